@@ -1,0 +1,47 @@
+"""The one scoping entry point: every read a user can trigger starts from `visible_to(user, Model)`.
+
+Apps register a rule per model (`register(Model)(rule)`); core knows no domain app. Views, the API and the
+admin all call `visible_to`; what it leaves out does not exist for that user (404, never 403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import models
+from django.http import Http404
+
+M = TypeVar("M", bound=models.Model)
+Rule = Callable[[Any, models.QuerySet], models.QuerySet]
+_rules: dict[type[models.Model], Rule] = {}
+
+
+def register(model: type[models.Model]) -> Callable[[Rule], Rule]:
+    def decorator(rule: Rule) -> Rule:
+        _rules[model] = rule
+        return rule
+
+    return decorator
+
+
+def visible_to(user: Any, model_or_queryset: type[M] | models.QuerySet[M]) -> models.QuerySet[M]:
+    """The rows of a model (or the given queryset narrowed) that `user` may see. Unknown models show nothing."""
+    if isinstance(model_or_queryset, models.QuerySet):
+        qs, model = model_or_queryset, model_or_queryset.model
+    else:
+        model = model_or_queryset
+        qs = model._default_manager.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    rule = _rules.get(model)
+    if rule is None:
+        return qs.none()
+    return rule(user, qs)
+
+
+def get_visible_or_404(user: Any, model_or_queryset: type[M] | models.QuerySet[M], **lookup: Any) -> M:
+    try:
+        return visible_to(user, model_or_queryset).get(**lookup)
+    except (models.ObjectDoesNotExist, ValueError) as exc:
+        raise Http404 from exc
