@@ -1,0 +1,84 @@
+"""Admin base: every admin page reads through `visible_to` and every change it saves is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+from django.forms.models import model_to_dict
+
+from . import audit
+from .models import AuditRecord
+from .scoping import visible_to
+
+
+def _ip(request: Any) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """Scoped reads (the one scoping entry point) and an audit entry for every save and delete."""
+
+    def get_queryset(self, request):
+        return visible_to(request.user, super().get_queryset(request))
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record(
+                f"admin.{'change' if change else 'add'}",
+                actor=request.user,
+                target=obj,
+                data={"fields": sorted(form.changed_data)},
+                ip=_ip(request),
+            )
+
+    def save_related(self, request, form, formsets, change):
+        with transaction.atomic():
+            super().save_related(request, form, formsets, change)
+            changed = [f.model._meta.model_name for f in formsets if f.has_changed()]
+            if changed:
+                audit.record(
+                    "admin.change_related", actor=request.user, target=form.instance, data={"inlines": changed}
+                )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            audit.record("admin.delete", actor=request.user, target=obj, data=_snapshot(obj), ip=_ip(request))
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                audit.record("admin.delete", actor=request.user, target=obj, data=_snapshot(obj), ip=_ip(request))
+            super().delete_queryset(request, queryset)
+
+
+def _snapshot(obj: Any) -> dict[str, Any]:
+    return {k: v for k, v in model_to_dict(obj).items() if not isinstance(v, bytes | memoryview)}
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(admin.ModelAdmin):
+    """The audit log reads, never changes: no add, change or delete for anyone."""
+
+    list_display = ("created_at", "actor_name", "action", "object_type", "object_id", "success", "ip")
+    list_filter = ("action", "success")
+    search_fields = ("actor_name", "action", "object_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return bool(request.user.is_active and (request.user.is_superuser or request.user.admin_duty == "audit"))
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
