@@ -36,7 +36,8 @@ def scope_of(user: Any) -> Scope:
     cached = getattr(user, "_gridgov_scope", None)
     if cached is not None:
         return cached
-    if user.is_superuser or user.admin_duty == AdminDuty.SYSTEM:
+    if user.is_superuser or user.admin_duty != AdminDuty.NONE:
+        # Administrators see the whole county; what each duty may change is decided by its admin pages.
         scope = Scope(everything=True)
     else:
         paths: list[str] = []

@@ -17,8 +17,31 @@ def _ip(request: Any) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+def holds_duty(user: Any, duties: tuple[str, ...]) -> bool:
+    """三员分立: each admin page belongs to one administrator duty (a superuser, the bootstrap account, has all)."""
+    return bool(user.is_active and user.is_staff and (user.is_superuser or user.admin_duty in duties))
+
+
 class AuditedModelAdmin(admin.ModelAdmin):
-    """Scoped reads (the one scoping entry point) and an audit entry for every save and delete."""
+    """Scoped reads (the one scoping entry point), an audit entry for every save and delete, and access for
+    the administrator duties in `duties` only (the system administrator's, unless a page says otherwise)."""
+
+    duties: tuple[str, ...] = ("system",)
+
+    def has_module_permission(self, request):
+        return holds_duty(request.user, self.duties)
+
+    def has_view_permission(self, request, obj=None):
+        return holds_duty(request.user, self.duties)
+
+    def has_add_permission(self, request):
+        return holds_duty(request.user, self.duties)
+
+    def has_change_permission(self, request, obj=None):
+        return holds_duty(request.user, self.duties)
+
+    def has_delete_permission(self, request, obj=None):
+        return holds_duty(request.user, self.duties)
 
     def get_queryset(self, request):
         return visible_to(request.user, super().get_queryset(request))
@@ -78,7 +101,7 @@ class AuditRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_view_permission(self, request, obj=None):
-        return bool(request.user.is_active and (request.user.is_superuser or request.user.admin_duty == "audit"))
+        return holds_duty(request.user, ("audit",))
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 
-ID_NUMBER = re.compile(r"\b(\d{6})\d{8}(\d{3}[\dXx])\b")
-MOBILE = re.compile(r"\b(1[3-9]\d)\d{4}(\d{4})\b")
+# Digit boundaries, not \b: in Chinese text a number sits between word characters (电话13812341234).
+ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?![\dXx])")
+MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 
 def mask_id_number(value: str) -> str:

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 
 class Command(BaseCommand):
     help = "Compile every .po catalog of the project to .mo (pure Python: no gettext needed to run the demo)."
+    requires_system_checks: list[str] = []
 
     def handle(self, *args, **options):
         count = 0
