@@ -42,6 +42,16 @@ def small_tree_specs(towns: int = 2, villages: int = 2, grids: int = 2) -> list[
     return specs
 
 
+@pytest.fixture(autouse=True)
+def fresh_locator():
+    """Tests roll their transactions back, so the tree generation can repeat: start each test afresh."""
+    from gridgov.grids import locator
+
+    locator.invalidate()
+    yield
+    locator.invalidate()
+
+
 @pytest.fixture
 def small_tree(db):
     """Root 150621, towns 150621100/101, villages …200/201, level-3 grids …001/002; returns {code: Grid}."""

@@ -22,13 +22,19 @@ def client_ip(request: Any) -> str | None:
 
 
 class LockoutBackend(ModelBackend):
-    def authenticate(self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any):
+    def authenticate(
+        self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any
+    ):
         if username is None or password is None:
             return None
         user = User.objects.filter(username=username).first()
         if user is None:
-            User().set_password(password)  # same work as a real check: no timing hint that the name is unknown
-            audit.atomic_record("login.failed", data={"username": username[:150]}, success=False, ip=client_ip(request))
+            User().set_password(
+                password
+            )  # same work as a real check: no timing hint that the name is unknown
+            audit.atomic_record(
+                "login.failed", data={"username": username[:150]}, success=False, ip=client_ip(request)
+            )
             return None
         if user.is_locked:
             audit.atomic_record("login.locked", actor=user, success=False, ip=client_ip(request))

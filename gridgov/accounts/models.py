@@ -37,7 +37,9 @@ class User(AbstractUser):
 class RoleAssignment(models.Model):
     """A role held by a user over a scope: a grid subtree, a department, or both (a grid guide)."""
 
-    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="assignments"
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, db_index=True)
     grid = models.ForeignKey(
         "grids.Grid",

@@ -28,7 +28,10 @@ def do_assign_role(
     scope that does not fit the role, are refused with a message naming the field."""
     if role not in Role.values:
         raise ValidationError(
-            {"role": _("Unknown role: %(role)s. Known roles: %(known)s") % {"role": role, "known": ", ".join(Role.values)}}
+            {
+                "role": _("Unknown role: %(role)s. Known roles: %(known)s")
+                % {"role": role, "known": ", ".join(Role.values)}
+            }
         )
     grid = department = None
     if grid_code:
@@ -77,9 +80,7 @@ def do_set_admin_duty(user: User, duty: str, *, actor: Any) -> User:
         user.admin_duty = duty
         user.is_staff = duty in (AdminDuty.SYSTEM, AdminDuty.SECURITY, AdminDuty.AUDIT)
         user.save(update_fields=["admin_duty", "is_staff"])
-        audit.record(
-            "accounts.set_admin_duty", actor=actor, target=user, data={"from": previous, "to": duty}
-        )
+        audit.record("accounts.set_admin_duty", actor=actor, target=user, data={"from": previous, "to": duty})
     return user
 
 

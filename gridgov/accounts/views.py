@@ -31,7 +31,9 @@ class LockAwareAuthenticationForm(AuthenticationForm):
         if username and locked is not None:
             until = formats.date_format(timezone.localtime(locked.locked_until), "H:i")
             # Let the backend audit the refused attempt, then say why.
-            auth.authenticate(self.request, username=username, password=self.cleaned_data.get("password") or "")
+            auth.authenticate(
+                self.request, username=username, password=self.cleaned_data.get("password") or ""
+            )
             raise self.get_invalid_login_error_locked(until)
         return super().clean()
 
@@ -69,7 +71,11 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    roles = visible_to(request.user, RoleAssignment).filter(user=request.user).select_related("grid", "department")
+    roles = (
+        visible_to(request.user, RoleAssignment)
+        .filter(user=request.user)
+        .select_related("grid", "department")
+    )
     return render(
         request,
         "home.html",

@@ -63,7 +63,10 @@ class AuditedModelAdmin(admin.ModelAdmin):
             changed = [f.model._meta.model_name for f in formsets if f.has_changed()]
             if changed:
                 audit.record(
-                    "admin.change_related", actor=request.user, target=form.instance, data={"inlines": changed}
+                    "admin.change_related",
+                    actor=request.user,
+                    target=form.instance,
+                    data={"inlines": changed},
                 )
 
     def delete_model(self, request, obj):
@@ -74,7 +77,9 @@ class AuditedModelAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for obj in queryset:
-                audit.record("admin.delete", actor=request.user, target=obj, data=_snapshot(obj), ip=_ip(request))
+                audit.record(
+                    "admin.delete", actor=request.user, target=obj, data=_snapshot(obj), ip=_ip(request)
+                )
             super().delete_queryset(request, queryset)
 
 

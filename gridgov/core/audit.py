@@ -82,14 +82,22 @@ def verify_chain() -> ChainReport:
     checked = 0
     for rec in AuditRecord.objects.order_by("id").iterator(chunk_size=2000):
         if rec.prev_hash != prev:
-            return ChainReport(checked, rec.pk, gettext_noop("previous hash does not match (an entry was removed or reordered)"))
+            return ChainReport(
+                checked,
+                rec.pk,
+                gettext_noop("previous hash does not match (an entry was removed or reordered)"),
+            )
         if _digest(prev, _entry(rec)) != rec.hash:
-            return ChainReport(checked, rec.pk, gettext_noop("hash does not match the content (the entry was changed)"))
+            return ChainReport(
+                checked, rec.pk, gettext_noop("hash does not match the content (the entry was changed)")
+            )
         prev = rec.hash
         checked += 1
     head = AuditHead.objects.filter(pk=1).first()
     if head and head.last_hash != prev:
-        return ChainReport(checked, None, gettext_noop("the chain ends early (entries after the last one were removed)"))
+        return ChainReport(
+            checked, None, gettext_noop("the chain ends early (entries after the last one were removed)")
+        )
     return ChainReport(checked)
 
 

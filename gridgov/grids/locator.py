@@ -12,6 +12,7 @@ its locator at once, and other processes notice within `RECHECK_SECONDS`.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -58,9 +59,7 @@ class Locator:
     ) -> None:
         order = sorted(range(len(ids)), key=lambda i: codes[i])  # index order = code order: lowest code wins
         self.ids = np.array([ids[i] for i in order], dtype=np.int64)
-        self.locations = [
-            Location(ids[i], codes[i], names[i], ancestors[i], *levels[i]) for i in order
-        ]
+        self.locations = [Location(ids[i], codes[i], names[i], ancestors[i], *levels[i]) for i in order]
         self.geometries = [geometries[i] for i in order]
         for g in self.geometries:
             shapely.prepare(g)
@@ -102,8 +101,9 @@ class Locator:
 
     def _cells(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
         ny, nx = self.raster.shape
-        ix = np.floor((lons - self.x0) / self.cell).astype(np.int64)
-        iy = np.floor((lats - self.y0) / self.cell).astype(np.int64)
+        finite = np.isfinite(lons) & np.isfinite(lats)
+        ix = np.floor((np.where(finite, lons, self.x0 - 1) - self.x0) / self.cell).astype(np.int64)
+        iy = np.floor((np.where(finite, lats, self.y0 - 1) - self.y0) / self.cell).astype(np.int64)
         inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
         result = np.full(lons.shape, OUTSIDE, dtype=np.int64)
         result[inside] = self.raster[iy[inside], ix[inside]]
@@ -112,6 +112,8 @@ class Locator:
     # -- lookups ----------------------------------------------------------------------------------------
     def index_of(self, lon: float, lat: float) -> int:
         """Index of the grid holding the point (lowest code on a shared edge), or OUTSIDE."""
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            return OUTSIDE
         ix = int((lon - self.x0) // self.cell)
         iy = int((lat - self.y0) // self.cell)
         ny, nx = self.raster.shape

@@ -23,4 +23,4 @@ class Command(BaseCommand):
             "--bind", bind, "--workers", str(workers), "--threads", str(threads),
             "--access-logfile", "-", "--graceful-timeout", "5",
         ]  # fmt: skip
-        os.execv(sys.executable, argv)
+        os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn, fixed argv
