@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -77,7 +79,7 @@ class RoleAssignment(models.Model):
         kind, level = ROLE_SCOPE[self.role]
         needs_grid = kind in (ScopeKind.GRID, ScopeKind.DEPARTMENT_IN_GRID)
         needs_department = kind in (ScopeKind.DEPARTMENT, ScopeKind.DEPARTMENT_IN_GRID)
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if needs_grid and self.grid_id is None:
             errors["grid"] = _("This role is scoped to a grid: choose one.")
         if not needs_grid and self.grid_id is not None:
@@ -86,7 +88,7 @@ class RoleAssignment(models.Model):
             errors["department"] = _("This role is scoped to a department: choose one.")
         if not needs_department and self.department_id is not None:
             errors["department"] = _("This role is not scoped to a department.")
-        if needs_grid and level is not None and self.grid_id is not None and self.grid.level != level:
+        if needs_grid and level is not None and self.grid is not None and self.grid.level != level:
             errors["grid"] = _("This role is held over a level-%(level)d grid.") % {"level": level}
         if errors:
             raise ValidationError(errors)

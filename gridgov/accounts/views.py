@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.decorators import login_required
@@ -71,13 +73,10 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    roles = (
-        visible_to(request.user, RoleAssignment)
-        .filter(user=request.user)
-        .select_related("grid", "department")
-    )
+    user = cast(User, request.user)  # login_required: never anonymous here
+    roles = visible_to(user, RoleAssignment).filter(user_id=user.pk).select_related("grid", "department")
     return render(
         request,
         "home.html",
-        {"roles": roles, "grid_count": visible_to(request.user, Grid).current().count()},
+        {"roles": roles, "grid_count": visible_to(user, Grid.objects.current()).count()},
     )
