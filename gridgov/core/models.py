@@ -48,6 +48,9 @@ class AuditHead(models.Model):
         verbose_name = _("audit chain head")
         verbose_name_plural = _("audit chain head")
 
+    def __str__(self) -> str:
+        return self.last_hash
+
 
 class CalendarDay(models.Model):
     """An exception to the weekly pattern: a public holiday on a weekday, or a make-up working day (调休)
