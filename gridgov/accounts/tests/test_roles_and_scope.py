@@ -71,3 +71,26 @@ def test_the_three_administrator_duties_cannot_be_held_by_one_account(make_user)
         do_set_admin_duty(security, AdminDuty.AUDIT, actor=security)
     with pytest.raises(ValidationError):
         do_set_admin_duty(user, "god", actor=security)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "words"), [("zh-hans", "未知角色"), ("en", "Unknown role")])
+def test_the_unknown_role_error_speaks_the_users_language(small_tree, make_user, language, words):
+    from django.utils import translation
+
+    user = make_user("qian")
+    with translation.override(language), pytest.raises(ValidationError) as exc:
+        do_assign_role(user, "overlord", actor=None, grid_code="150621100200")
+    assert words in exc.value.message_dict["role"][0]
+
+
+@pytest.mark.django_db
+def test_assign_role_command_reports_the_bad_field(small_tree, make_user):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    make_user("sun")
+    with pytest.raises(CommandError, match="150621999"):
+        call_command("assign_role", "sun", "grid_head_l1", grid="150621999")
+    call_command("assign_role", "sun", "grid_head_l1", grid="150621100")
+    assert RoleAssignment.objects.get(user__username="sun").grid.code == "150621100"
