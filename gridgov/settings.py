@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # serves the API docs' scripts locally instead of from a CDN
     "gridgov",  # project-wide commands: demo, serve, seed-demo, stats
     "gridgov.core",
     "gridgov.accounts",
