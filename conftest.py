@@ -43,13 +43,16 @@ def small_tree_specs(towns: int = 2, villages: int = 2, grids: int = 2) -> list[
 
 
 @pytest.fixture(autouse=True)
-def fresh_locator():
-    """Tests roll their transactions back, so the tree generation can repeat: start each test afresh."""
+def fresh_caches():
+    """Tests roll their transactions back, so cache generations can repeat: start each test with fresh caches."""
+    from gridgov.core import calendar
     from gridgov.grids import locator
 
     locator.invalidate()
+    calendar.invalidate()
     yield
     locator.invalidate()
+    calendar.invalidate()
 
 
 @pytest.fixture

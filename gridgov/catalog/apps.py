@@ -6,3 +6,6 @@ class CatalogConfig(AppConfig):
     name = "gridgov.catalog"
     label = "catalog"
     verbose_name = _("Responsibility list")
+
+    def ready(self) -> None:
+        from . import scoping  # noqa: F401  (registers the scoping rules)

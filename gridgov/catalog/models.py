@@ -1,8 +1,32 @@
+"""The responsibility list (责任清单): departments, modules, items with their time limits, and routing rules.
+
+Item codes (our own): module (2 digits) + kind (1 = component 部件, 2 = event 事件) + sequence (3 digits),
+e.g. 031001 = module 03 城乡建设, component, first item. Three sequence digits leave room to extend a module
+from the national catalogue (GB/T 47678.5-2026 lists 153 components).
+
+`standard_code` is the GB/T 47678.5-2026 code of the same thing: for a component item the code of the
+managed component (管理部件, Table A.1), for an event item the code of the managed matter (管理事项,
+Table C.1). The two tables reuse codes (01003 is both 雨水井盖 and 雨水井盖异常), so the code is read
+together with the item's kind.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from pypinyin import Style, lazy_pinyin
+
+
+def pinyin_of(text: str) -> str:
+    """Full pinyin and initials of a Chinese name ("垃圾堆放" → "lajiduifang ljdf"), so that a worker can find an
+    item by typing either on a phone keyboard."""
+    syllables = [s for s in lazy_pinyin(text, errors="ignore") if s.isascii()]
+    initials = [s for s in lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore") if s.isascii()]
+    return f"{''.join(syllables)} {''.join(initials)}".lower().strip()
 
 
 class Bilingual(models.Model):
@@ -14,13 +38,13 @@ class Bilingual(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.label
+
     @property
     def label(self) -> str:
         lang = get_language() or "zh-hans"
         return self.name_en if lang.startswith("en") and self.name_en else self.name
-
-    def __str__(self) -> str:
-        return self.label
 
 
 class Department(Bilingual):
@@ -54,6 +78,10 @@ class ItemKind(models.TextChoices):
     EVENT = "event", _("event (事件)")
 
 
+# The digit an item code carries for its kind.
+KIND_DIGIT: dict[str, str] = {ItemKind.COMPONENT: "1", ItemKind.EVENT: "2"}
+
+
 class Urgency(models.TextChoices):
     NORMAL = "normal", _("normal")
     URGENT = "urgent", _("urgent")
@@ -80,14 +108,19 @@ class Stage(models.TextChoices):
 class Item(Bilingual):
     """An item (小类) of the responsibility list (责任清单): what it is, who owns it, how fast it must move."""
 
-    module = models.ForeignKey(Module, verbose_name=_("module"), on_delete=models.PROTECT, related_name="items")
+    module = models.ForeignKey(
+        Module, verbose_name=_("module"), on_delete=models.PROTECT, related_name="items"
+    )
     code = models.CharField(_("code"), max_length=8, unique=True)
     standard_code = models.CharField(
         _("national standard code"),
         max_length=8,
         blank=True,
         db_index=True,
-        help_text=_("GB/T 47678.5-2026 code of the same component or matter, where one exists"),
+        help_text=_(
+            "GB/T 47678.5-2026 code of the same thing, where one exists: the managed component's code for a "
+            "component, the managed matter's code for an event"
+        ),
     )
     kind = models.CharField(_("kind"), max_length=10, choices=ItemKind.choices)
     lead_department = models.ForeignKey(
@@ -99,7 +132,9 @@ class Item(Bilingual):
     resolving_level = models.SmallIntegerField(
         _("lowest resolving level"), choices=ResolvingLevel.choices, default=ResolvingLevel.GRID
     )
-    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    urgency = models.CharField(
+        _("default urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL
+    )
     filing_condition = models.TextField(_("filing condition (立案条件)"), blank=True)
     closing_condition = models.TextField(_("closing condition (结案条件)"), blank=True)
     keywords = models.CharField(_("keywords"), max_length=200, blank=True)
@@ -111,6 +146,28 @@ class Item(Bilingual):
         verbose_name_plural = _("items")
         ordering = ["code"]
 
+    def save(self, *args, **kwargs):
+        self.pinyin = pinyin_of(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "pinyin"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.standard_code and not (len(self.standard_code) == 5 and self.standard_code.isdigit()):
+            errors["standard_code"] = _(
+                "A national standard code has 5 digits (2 for the class, 3 for the item)."
+            )
+        if self.code and self.module_id and self.kind in KIND_DIGIT:
+            expected = f"{self.module.code}{KIND_DIGIT[self.kind]}"
+            if not (len(self.code) == 6 and self.code.isdigit() and self.code.startswith(expected)):
+                errors["code"] = _(
+                    "An item code is the module code, the kind digit (1 component, 2 event) and a 3-digit "
+                    "sequence: this one must look like %(example)s."
+                ) % {"example": f"{expected}001"}
+        if errors:
+            raise ValidationError(errors)
+
 
 class TimeLimit(models.Model):
     """A working-time limit for one stage of an item, for normal or urgent cases."""
@@ -118,36 +175,73 @@ class TimeLimit(models.Model):
     item = models.ForeignKey(Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="limits")
     stage = models.CharField(_("stage"), max_length=10, choices=Stage.choices)
     urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices)
-    minutes = models.PositiveIntegerField(_("working minutes"))
+    minutes = models.PositiveIntegerField(
+        _("working minutes"),
+        help_text=_("Working time: one working hour is 60, one working day 420 (7 hours)."),
+    )
 
     class Meta:
         verbose_name = _("time limit")
         verbose_name_plural = _("time limits")
-        constraints = [models.UniqueConstraint(fields=["item", "stage", "urgency"], name="one_limit_per_stage")]
+        ordering = ["item", "stage", "urgency"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "stage", "urgency"], name="one_limit_per_stage")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_stage_display()} {self.get_urgency_display()} {self.minutes}"
 
 
 class RoutingRule(models.Model):
-    """Overrides the lead department of an item (or of a whole module) inside a grid subtree."""
+    """Sends an item (or every item of a module) to another lead department inside a grid subtree.
+
+    For a case in grid G: a rule for the item beats a rule for its module; among rules of the same kind,
+    the one on the deepest grid that contains G wins."""
 
     grid = models.ForeignKey(
         "grids.Grid", verbose_name=_("grid subtree"), on_delete=models.CASCADE, related_name="routing_rules"
     )
-    module = models.ForeignKey(Module, verbose_name=_("module"), null=True, blank=True, on_delete=models.CASCADE)
-    item = models.ForeignKey(Item, verbose_name=_("item"), null=True, blank=True, on_delete=models.CASCADE)
-    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+")
+    module = models.ForeignKey(
+        Module, verbose_name=_("module"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    item = models.ForeignKey(
+        Item,
+        verbose_name=_("item"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="routing_rules",
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("lead department"), on_delete=models.PROTECT, related_name="+"
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("routing rule")
         verbose_name_plural = _("routing rules")
+        ordering = ["grid__code", "item__code", "module__code"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(module__isnull=False) | models.Q(item__isnull=False), name="rule_names_module_or_item"
-            )
+                condition=(models.Q(module__isnull=False) & models.Q(item__isnull=True))
+                | (models.Q(module__isnull=True) & models.Q(item__isnull=False)),
+                name="rule_names_module_or_item",
+            ),
+            models.UniqueConstraint(
+                fields=["grid", "item"], condition=models.Q(item__isnull=False), name="one_item_rule_per_grid"
+            ),
+            models.UniqueConstraint(
+                fields=["grid", "module"],
+                condition=models.Q(module__isnull=False),
+                name="one_module_rule_per_grid",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.grid} {self.item or self.module} → {self.department}"
+
+    def clean(self) -> None:
+        if (self.module_id is None) == (self.item_id is None):
+            raise ValidationError(
+                {"item": _("A routing rule names either one item or one module (not both, not neither).")}
+            )

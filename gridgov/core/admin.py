@@ -7,9 +7,11 @@ from typing import Any
 from django.contrib import admin
 from django.db import transaction
 from django.forms.models import model_to_dict
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from . import audit
-from .models import AuditRecord
+from .models import AuditRecord, CalendarDay, WorkingPeriod
 from .scoping import visible_to
 
 
@@ -110,3 +112,27 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
+
+
+# -- the working calendar ---------------------------------------------------------------------------------------
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(AuditedModelAdmin):
+    list_display = ("date", "weekday", "kind", "name", "provisional")
+    list_filter = ("kind", "provisional")
+    search_fields = ("name", "date")
+    date_hierarchy = "date"
+    ordering = ("date",)
+    fields = ("date", "kind", "name", "source", "provisional")
+
+    @admin.display(description=_("weekday"))
+    def weekday(self, obj):
+        return date_format(obj.date, "l")
+
+
+@admin.register(WorkingPeriod)
+class WorkingPeriodAdmin(AuditedModelAdmin):
+    list_display = ("start", "end")
+    ordering = ("start",)
+    fields = ("start", "end")

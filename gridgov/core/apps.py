@@ -6,3 +6,7 @@ class CoreConfig(AppConfig):
     name = "gridgov.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        # The calendar drops its process cache on changes of its rows: connect those signals everywhere.
+        from . import calendar  # noqa: F401

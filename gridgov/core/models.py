@@ -53,8 +53,10 @@ class AuditHead(models.Model):
 
 
 class CalendarDay(models.Model):
-    """An exception to the weekly pattern: a public holiday on a weekday, or a make-up working day (调休)
-    on a weekend."""
+    """An exception to the weekly pattern (Monday to Friday work, Saturday and Sunday rest): a public holiday,
+    or a make-up working day (调休上班) on a weekend. The days of a holiday that fall on a weekend may be
+    listed too (they change nothing but show the whole holiday). `gridgov.core.calendar` counts working
+    time on this data."""
 
     class Kind(models.TextChoices):
         HOLIDAY = "holiday", _("public holiday (no work)")
@@ -63,6 +65,20 @@ class CalendarDay(models.Model):
     date = models.DateField(_("date"), unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=60, blank=True)
+    source = models.CharField(
+        _("source"),
+        max_length=300,
+        blank=True,
+        help_text=_("The notice that fixed this day, e.g. its title and URL."),
+    )
+    provisional = models.BooleanField(
+        _("provisional"),
+        default=False,
+        help_text=_(
+            "Derived from the statutory rules while the State Council notice for the year is awaited."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("calendar day")
@@ -72,18 +88,48 @@ class CalendarDay(models.Model):
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()} {self.name}"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.date and self.kind == self.Kind.WORKDAY and self.date.weekday() < 5:
+            raise ValidationError(
+                {
+                    "kind": _("%(date)s is a weekday: a make-up working day falls on a Saturday or a Sunday.")
+                    % {"date": self.date.isoformat()}
+                }
+            )
+
 
 class WorkingPeriod(models.Model):
-    """A period of the working day (e.g. 08:30–12:00 and 14:30–18:00), local time, Monday to Friday."""
+    """A period of every working day, local time (Asia/Shanghai), e.g. 08:30–12:00 and 14:30–18:00."""
 
     start = models.TimeField(_("start"))
     end = models.TimeField(_("end"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("working period")
         verbose_name_plural = _("working hours")
         ordering = ["start"]
-        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="period_ends_after_start")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="period_ends_after_start"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.start is None or self.end is None:
+            return
+        if self.end <= self.start:
+            raise ValidationError({"end": _("A working period ends after it starts.")})
+        overlapping = WorkingPeriod.objects.filter(start__lt=self.end, end__gt=self.start).exclude(pk=self.pk)
+        other = overlapping.first()
+        if other is not None:
+            raise ValidationError(
+                {"start": _("This period overlaps the working period %(other)s.") % {"other": str(other)}}
+            )

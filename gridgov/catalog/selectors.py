@@ -1,0 +1,115 @@
+"""Reads of the responsibility list: routing an item in a grid, its time limits, and scoped item search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from gridgov.core.scoping import visible_to
+
+from .models import Department, Item, RoutingRule, Stage, TimeLimit, Urgency
+from .packaged import load_catalog_data
+
+
+@dataclass(frozen=True)
+class Route:
+    """Who handles an item in a grid: the lead department, the assisting ones, and the rule that decided
+    (None when the item's default lead applies)."""
+
+    lead: Department
+    assisting: list[Department]
+    rule: RoutingRule | None
+
+
+def _grid_ids(grid: Any) -> list[int]:
+    """The ids of the grid and its ancestors, root first, from the materialised path ("/1/5/23/")."""
+    if grid is None:
+        return []
+    return [int(x) for x in grid.path.strip("/").split("/") if x]
+
+
+def route(item: Item, grid: Any) -> Route:
+    """The departments for `item` in `grid` (a `grids.Grid`, or None for no grid).
+
+    A routing rule for the item beats a rule for its module; among rules of the same kind the one on the
+    deepest grid containing `grid` wins. Two queries at most: the rules, then the departments."""
+    path = _grid_ids(grid)
+    rule = None
+    if path:
+        depth = {grid_id: n for n, grid_id in enumerate(path)}
+        rules = RoutingRule.objects.filter(grid_id__in=path).filter(
+            Q(item_id=item.pk) | Q(item__isnull=True, module_id=item.module_id)
+        )
+        candidates = list(rules.select_related("department"))
+        if candidates:
+            rule = max(candidates, key=lambda r: (r.item_id is not None, depth[r.grid_id]))
+    lead_id = rule.department_id if rule else item.lead_department_id
+    through = Item.assisting_departments.through
+    departments = list(
+        Department.objects.filter(
+            Q(pk=lead_id) | Q(pk__in=through.objects.filter(item_id=item.pk).values("department_id"))
+        )
+        .annotate(is_assisting=Exists(through.objects.filter(item_id=item.pk, department_id=OuterRef("pk"))))
+        .order_by("code")
+    )
+    lead = rule.department if rule else next(d for d in departments if d.pk == lead_id)
+    assisting: list[Department] = [d for d in departments if d.is_assisting and d.pk != lead_id]
+    return Route(lead=lead, assisting=assisting, rule=rule)
+
+
+def time_limit(item: Item, stage: str, urgency: str) -> int:
+    """The working minutes allowed for `stage` of a case of `item` at `urgency`.
+
+    Uses prefetched `limits` when present (no query), else one query. An item without a row for the stage
+    (e.g. deleted in the admin) falls back to the packaged default, so a case always gets a deadline."""
+    if stage not in Stage.values:
+        raise ValueError(f"unknown stage {stage!r}")
+    if urgency not in Urgency.values:
+        raise ValueError(f"unknown urgency {urgency!r}")
+    prefetched = getattr(item, "_prefetched_objects_cache", {}).get("limits")
+    if prefetched is not None:
+        minutes = next((t.minutes for t in prefetched if t.stage == stage and t.urgency == urgency), None)
+    else:
+        minutes = (
+            TimeLimit.objects.filter(item_id=item.pk, stage=stage, urgency=urgency)
+            .values_list("minutes", flat=True)
+            .first()
+        )
+    if minutes is None:
+        minutes = load_catalog_data()["default_limits"][(stage, urgency)]
+    return minutes
+
+
+def time_limits(item: Item) -> dict[tuple[str, str], int]:
+    """Every (stage, urgency) → working minutes of `item`, defaults filled in. One query."""
+    limits = dict(load_catalog_data()["default_limits"])
+    limits.update({(t.stage, t.urgency): t.minutes for t in TimeLimit.objects.filter(item_id=item.pk)})
+    return limits
+
+
+def visible_items(user: Any) -> QuerySet[Item]:
+    """The items `user` may see (residents: active items only), with module and lead department."""
+    return visible_to(user, Item).select_related("module", "lead_department")
+
+
+def search_items(user: Any, text: str, *, limit: int = 20) -> list[Item]:
+    """Items matching `text` by code, standard code, Chinese or English name, keyword or pinyin (full
+    "lajiduifang" or initials "ljdf"), active ones only, best matches first."""
+    text = text.strip()
+    if not text:
+        return []
+    q = (
+        Q(code__startswith=text)
+        | Q(standard_code__startswith=text)
+        | Q(name__icontains=text)
+        | Q(name_en__icontains=text)
+        | Q(keywords__icontains=text)
+    )
+    if text.isascii():
+        q |= Q(pinyin__icontains=text.lower().replace(" ", ""))
+    matches = list(visible_items(user).filter(active=True).filter(q)[:200])
+    # Exact code, then name starting with the text, then the rest in code order.
+    matches.sort(key=lambda i: (i.code != text, not i.name.startswith(text), i.code))
+    return matches[:limit]
