@@ -8,4 +8,4 @@ class CatalogConfig(AppConfig):
     verbose_name = _("Responsibility list")
 
     def ready(self) -> None:
-        from . import scoping  # noqa: F401  (registers the scoping rules)
+        from . import receivers, scoping  # noqa: F401  (connects the receivers, registers the scoping rules)

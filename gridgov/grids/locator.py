@@ -171,14 +171,15 @@ def build_from_database() -> Locator:
     from .geometry import from_geojson
     from .models import Grid
 
-    current = Grid.objects.current()
+    # Grids imported from a code table have no boundary until a GeoJSON supplies one: nothing to locate in.
+    current = Grid.objects.current().filter(geometry__isnull=False)
     leaves = current.exclude(pk__in=current.exclude(parent=None).values("parent_id")).exclude(parent=None)
     rows = list(leaves.values_list("id", "code", "name", "geometry", "path", "l1_id", "l2_id", "l3_id"))
     return Locator(
         ids=[r[0] for r in rows],
         codes=[r[1] for r in rows],
         names=[r[2] for r in rows],
-        geometries=[from_geojson(r[3]) for r in rows],
+        geometries=[from_geojson(r[3] or {}) for r in rows],
         ancestors=[tuple(int(x) for x in r[4].strip("/").split("/")[1:-1]) for r in rows],
         levels=[(r[5], r[6], r[7]) for r in rows],
     )
