@@ -68,7 +68,9 @@ def test_batch_agrees_with_single_on_many_points():
 
 def test_a_point_on_a_shared_edge_goes_to_the_lowest_code():
     a, b = box(0, 0, 1, 1), box(1, 0, 2, 1)
-    loc = Locator([1, 2], ["150621100200002", "150621100200001"], ["a", "b"], [a, b], [(), ()], [(None,) * 3] * 2)
+    loc = Locator(
+        [1, 2], ["150621100200002", "150621100200001"], ["a", "b"], [a, b], [(), ()], [(None,) * 3] * 2
+    )
     assert loc.locate(1.0, 0.5).grid_id == 2
     assert list(loc.locate_many(np.array([1.0, 0.5]), np.array([0.5, 0.5]))) == [2, 1]
 

@@ -1,0 +1,55 @@
+import os
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from gridgov.demo.config import DemoConfig
+from gridgov.demo.seed import DemoError, demo_accounts, format_accounts, seed_demo
+from gridgov.grids.models import Grid
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the demo: migrate, load the demo county when the database holds no grids, print the demo "
+        "accounts and their password, then serve on http://127.0.0.1:8000."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--seed", type=int, default=DemoConfig.seed, help="random seed of the demo county"
+        )
+        parser.add_argument("--bind", default=os.environ.get("GRIDGOV_BIND", "127.0.0.1:8000"))
+        parser.add_argument("--no-serve", action="store_true", help="prepare and print, but do not serve")
+
+    def handle(self, *args, seed: int, bind: str, no_serve: bool, **options):
+        self.stdout.write(_("Migrating the database…"))
+        call_command("migrate", interactive=False, verbosity=0)
+        existing = Grid.objects.current().count()
+        if existing:
+            self.stdout.write(
+                _("The database holds %(count)d grids: the demo county is not loaded again.")
+                % {"count": existing}
+            )
+        else:
+            self.stdout.write(_("Loading the demo county (seed %(seed)d)…") % {"seed": seed})
+            try:
+                report = seed_demo(DemoConfig(seed=seed), progress=self.stdout.write)
+            except DemoError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(
+                _("Seeded %(grids)d grids and %(users)d people in %(seconds).1f s.")
+                % {"grids": report.grids, "users": report.users, "seconds": report.seconds}
+            )
+        accounts = demo_accounts()
+        if accounts:
+            self.stdout.write("")
+            self.stdout.write(_("Demo accounts:"))
+            self.stdout.write(format_accounts(accounts))
+        else:
+            self.stdout.write(_("This database has no demo accounts."))
+        self.stdout.write("")
+        self.stdout.write(_("Open http://%(bind)s/ and sign in.") % {"bind": bind})
+        self.stdout.flush()
+        if not no_serve:
+            call_command("serve", bind=bind)
