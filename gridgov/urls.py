@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts.views import home
 from gridgov.api import api
 
-admin.site.site_header = admin.site.site_title = "gridgov"
+admin.site.site_header = _("gridgov administration")
+admin.site.site_title = _("gridgov")
+admin.site.index_title = _("Administration")
 
 urlpatterns = [
     path("", home, name="home"),
