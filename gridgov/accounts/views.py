@@ -18,6 +18,9 @@ from gridgov.core.scoping import visible_to
 from gridgov.grids.models import Grid
 
 from .models import RoleAssignment, User
+from .scoping import scope_of
+
+CHOSEN_LANGUAGE = "chosen_language"
 
 
 class LockAwareAuthenticationForm(AuthenticationForm):
@@ -52,8 +55,14 @@ class GridgovLoginView(LoginView):
     extra_context = {"lock_limit": settings.LOGIN_FAILURE_LIMIT, "lock_minutes": settings.LOGIN_LOCK_MINUTES}
 
     def form_valid(self, form):
+        # A language chosen on the sign-in page becomes the user's; otherwise the user's own setting applies.
+        chosen = self.request.session.get(CHOSEN_LANGUAGE)
+        user = form.get_user()
+        if chosen and chosen != user.language:
+            User.objects.filter(pk=user.pk).update(language=chosen)
+            user.language = chosen
         response = super().form_valid(form)
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.get_user().language, samesite="Lax")
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax", max_age=365 * 86400)
         return response
 
 
@@ -68,6 +77,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax", max_age=365 * 86400)
         if request.user.is_authenticated:
             User.objects.filter(pk=request.user.pk).update(language=language)
+        else:
+            request.session[CHOSEN_LANGUAGE] = language
     return response
 
 
@@ -75,8 +86,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)  # login_required: never anonymous here
     roles = visible_to(user, RoleAssignment).filter(user_id=user.pk).select_related("grid", "department")
-    return render(
-        request,
-        "home.html",
-        {"roles": roles, "grid_count": visible_to(user, Grid.objects.current()).count()},
-    )
+    grids = visible_to(user, Grid.objects.current())
+    scope = scope_of(user)
+    if not scope.everything and scope.grid_paths:
+        grids = grids.filter(scope.grid_q())  # the subtrees held, not the ancestors shown for context
+    return render(request, "home.html", {"roles": roles, "grid_count": grids.count()})

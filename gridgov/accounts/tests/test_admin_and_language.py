@@ -82,3 +82,18 @@ def test_switching_to_english_sticks_to_the_user(client, make_user):
         reverse("accounts:set_language"), {"language": "en", "next": "https://evil.example/"}
     )
     assert response["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_a_language_chosen_on_the_sign_in_page_becomes_the_users(client, make_user):
+    user = make_user("zheng", password="Correct-Horse-9")
+    client.post(reverse("accounts:set_language"), {"language": "en", "next": "/accounts/login/"})
+    response = client.post("/accounts/login/", {"username": "zheng", "password": "Correct-Horse-9"})
+    assert response.cookies["django_language"].value == "en"
+    user.refresh_from_db()
+    assert user.language == "en"
+    # Next time, on a browser that chose nothing, the user's own setting applies.
+    client.logout()
+    client.cookies.clear()
+    response = client.post("/accounts/login/", {"username": "zheng", "password": "Correct-Horse-9"})
+    assert response.cookies["django_language"].value == "en"

@@ -94,3 +94,11 @@ def test_assign_role_command_reports_the_bad_field(small_tree, make_user):
         call_command("assign_role", "sun", "grid_head_l1", grid="150621999")
     call_command("assign_role", "sun", "grid_head_l1", grid="150621100")
     assert RoleAssignment.objects.get(user__username="sun").grid.code == "150621100"
+
+
+@pytest.mark.django_db
+def test_home_counts_the_grids_held_not_the_ancestors_shown(client, small_tree, make_user):
+    head = make_user("head")
+    do_assign_role(head, Role.GRID_HEAD_L2, actor=None, grid_code="150621100200")
+    client.force_login(head)
+    assert client.get("/").context["grid_count"] == 3  # the village and its two grids
