@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from gridgov.core import audit
+from gridgov.core.textfiles import decode_text
 
 from .models import (
     KIND_DIGIT,
@@ -178,15 +179,9 @@ class ImportReport:
 
 
 def read_csv_text(data: bytes) -> str:
-    """Decode a CSV as Chinese spreadsheets save it: UTF-8 with or without BOM, else GB18030 (GBK, GB2312)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
+    """Decode a CSV as Chinese spreadsheets save it (see `decode_text`)."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
+        return decode_text(data)
     except UnicodeDecodeError as exc:
         raise CatalogDataError(
             [

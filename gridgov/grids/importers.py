@@ -33,6 +33,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridgov.core.textfiles import decode_text
+
 from .coords import check_crs, geometry_to_wgs84
 from .models import Grid, GridKind
 from .services import GridSpec, do_import_grids
@@ -120,19 +122,8 @@ class ImportReport:
 
 # -- reading bytes ---------------------------------------------------------------------------------------------
 def decode(data: bytes) -> str:
-    """Text of a file saved by anything a county office uses: UTF-8 (with or without BOM), UTF-16 with BOM,
-    or GB18030 (a superset of GBK and GB2312, what Chinese Excel and WPS save as "CSV")."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    # Chinese text in GBK is almost never valid UTF-8, so UTF-8 first and GB18030 second is a safe order.
-    try:
-        return data.decode("gb18030")
+        return decode_text(data)
     except UnicodeDecodeError as exc:
         raise GridInputError(
             [
