@@ -9,30 +9,20 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.core.admin import AuditedModelAdmin, holds_duty
+from gridgov.core.admin import AuditedModelAdmin, DutyInlineMixin, holds_duty
 
 from . import services
 from .models import RoleAssignment, User
 
 
-class RoleAssignmentInline(admin.TabularInline):
+class RoleAssignmentInline(DutyInlineMixin, admin.TabularInline):
     model = RoleAssignment
     extra = 0
     raw_id_fields = ("grid", "department")
     fields = ("role", "grid", "department", "created_at")
     readonly_fields = ("created_at",)
 
-    def _security(self, request) -> bool:
-        return holds_duty(request.user, ("security",))
-
-    def has_add_permission(self, request, obj=None):
-        return self._security(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._security(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._security(request)
+    duties = ("security",)  # roles are granted by the security administrator
 
     def has_view_permission(self, request, obj=None):
         return holds_duty(request.user, ("system", "security"))

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import Case, Count, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.core.admin import AuditedModelAdmin, holds_duty
+from gridgov.core.admin import AuditedModelAdmin, DutyInlineMixin
 
 from .models import Department, Item, Module, RoutingRule, Stage, TimeLimit
 
@@ -40,7 +40,7 @@ class ModuleAdmin(AuditedModelAdmin):
         return obj._item_count
 
 
-class TimeLimitInline(admin.TabularInline):
+class TimeLimitInline(DutyInlineMixin, admin.TabularInline):
     model = TimeLimit
     extra = 0
     fields = ("stage", "urgency", "minutes")
@@ -49,20 +49,6 @@ class TimeLimitInline(admin.TabularInline):
         # In the order a case goes through the stages, normal before urgent.
         stage_order = Case(*[When(stage=s, then=Value(n)) for n, s in enumerate(Stage.values)])
         return super().get_queryset(request).order_by(stage_order, "urgency")
-
-    # Inlines check Django's model permissions by default; the list belongs to the system administrator's
-    # duty like its page (the parent page audits what the inline saves).
-    def has_view_permission(self, request, obj=None):
-        return holds_duty(request.user, ItemAdmin.duties)
-
-    def has_add_permission(self, request, obj=None):
-        return holds_duty(request.user, ItemAdmin.duties)
-
-    def has_change_permission(self, request, obj=None):
-        return holds_duty(request.user, ItemAdmin.duties)
-
-    def has_delete_permission(self, request, obj=None):
-        return holds_duty(request.user, ItemAdmin.duties)
 
 
 @admin.register(Item)

@@ -24,6 +24,38 @@ def holds_duty(user: Any, duties: tuple[str, ...]) -> bool:
     return bool(user.is_active and user.is_staff and (user.is_superuser or user.admin_duty in duties))
 
 
+class ReadOnlyAdminMixin:
+    """History and logs: shown, never added to, changed or deleted through the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DutyInlineMixin:
+    """An inline belongs to the same administrator duties as its page (no per-model Django permissions):
+    set `duties` to the page's."""
+
+    duties: tuple[str, ...] = ("system",)
+
+    def has_view_permission(self, request, obj=None):
+        return holds_duty(request.user, self.duties)
+
+    def has_add_permission(self, request, obj=None):
+        return holds_duty(request.user, self.duties)
+
+    def has_change_permission(self, request, obj=None):
+        return holds_duty(request.user, self.duties)
+
+    def has_delete_permission(self, request, obj=None):
+        return holds_duty(request.user, self.duties)
+
+
 class AuditedModelAdmin(admin.ModelAdmin):
     """Scoped reads (the one scoping entry point), an audit entry for every save and delete, and access for
     the administrator duties in `duties` only (the system administrator's, unless a page says otherwise)."""
@@ -90,22 +122,13 @@ def _snapshot(obj: Any) -> dict[str, Any]:
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log reads, never changes: no add, change or delete for anyone."""
 
     list_display = ("created_at", "actor_name", "action", "object_type", "object_id", "success", "ip")
     list_filter = ("action", "success")
     search_fields = ("actor_name", "action", "object_id")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return holds_duty(request.user, ("audit",))

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.core.admin import AuditedModelAdmin, holds_duty
+from gridgov.core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, holds_duty
 
 from . import (
     scoping,  # noqa: F401  (registers the scoping rules of versions and changes)
@@ -35,7 +35,7 @@ class CurrentFilter(admin.SimpleListFilter):
         return queryset
 
 
-class GridVersionInline(admin.TabularInline):
+class GridVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = GridVersion
     fk_name = "grid"
     extra = 0
@@ -53,15 +53,6 @@ class GridVersionInline(admin.TabularInline):
     def has_view_permission(self, request, obj=None):
         # The admin's duties decide, as on the grid page itself (no per-model Django permissions are used).
         return holds_duty(request.user, GridAdmin.duties)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Grid)
@@ -145,7 +136,7 @@ class GridAdmin(AuditedModelAdmin):
 
 
 @admin.register(GridChange)
-class GridChangeAdmin(AuditedModelAdmin):
+class GridChangeAdmin(ReadOnlyAdminMixin, AuditedModelAdmin):
     list_display = ("effective", "kind", "reason", "actor", "created_at")
     list_filter = ("kind",)
     search_fields = ("reason", "opened__code", "closed__code")
@@ -173,12 +164,3 @@ class GridChangeAdmin(AuditedModelAdmin):
     @admin.display(description=_("what moved"))
     def moved_display(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.moved, ensure_ascii=False, indent=2))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
