@@ -21,6 +21,8 @@ import numpy as np
 import shapely
 from shapely.geometry import Point
 
+from .coords import WGS84, to_wgs84, to_wgs84_many
+
 OUTSIDE = -1
 BOUNDARY = -2
 RECHECK_SECONDS = 2.0
@@ -205,11 +207,17 @@ def invalidate() -> None:
         _current, _checked_at = None, 0.0
 
 
-def locate(lon: float, lat: float) -> Location:
-    """The leaf grid holding a WGS-84 point, with its ancestors; OUTSIDE_TERRITORY when none does."""
+def locate(lon: float, lat: float, crs: str = WGS84) -> Location:
+    """The leaf grid holding a point, with its ancestors; OUTSIDE_TERRITORY when none does.
+
+    `crs` says what the coordinates are: WGS-84 (GPS), or GCJ-02 / BD-09 as Chinese map SDKs give them."""
+    if crs != WGS84:
+        lon, lat = to_wgs84(lon, lat, crs)
     return get_locator().locate(lon, lat)
 
 
-def locate_many(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+def locate_many(lons: np.ndarray, lats: np.ndarray, crs: str = WGS84) -> np.ndarray:
     """Vectorised `locate`: the leaf grid id of each point, 0 where outside the territory."""
+    if crs != WGS84:
+        lons, lats = to_wgs84_many(lons, lats, crs)
     return get_locator().locate_many(lons, lats)

@@ -101,3 +101,19 @@ def test_the_locator_rebuilds_when_the_tree_changes(small_tree):
     bump_generation()  # in a test transaction on_commit does not fire: invalidate as a commit would
     locator.invalidate()
     assert locator.get_locator() is not first
+
+
+@pytest.mark.django_db
+def test_points_from_chinese_map_sdks_are_converted_before_locating(small_tree):
+    from gridgov.grids.coords import from_wgs84
+
+    # A point 30 m inside the east edge of grid …001 (109.025): its GCJ-02 form lies ~500 m further east,
+    # in grid …002, so locating it unconverted would pick the wrong grid.
+    lon, lat = 109.0247, 40.05
+    gcj_lon, gcj_lat = from_wgs84(lon, lat, "gcj02")
+    assert locator.locate(gcj_lon, gcj_lat).code == "150621100200002"
+    assert locator.locate(gcj_lon, gcj_lat, crs="gcj02").code == "150621100200001"
+    bd_lon, bd_lat = from_wgs84(lon, lat, "bd09")
+    assert locator.locate(bd_lon, bd_lat, crs="bd09").code == "150621100200001"
+    ids = locator.locate_many(np.array([gcj_lon]), np.array([gcj_lat]), crs="gcj02")
+    assert ids[0] == small_tree["150621100200001"].pk
