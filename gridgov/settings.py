@@ -4,6 +4,7 @@ GRIDGOV_ENV=production switches on the checks that refuse to start on demo defau
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -113,6 +114,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
+    }
+    # Tests get a database file, not SQLite's shared in-memory one: the browser tests' live server answers
+    # requests on several threads, and a shared-cache memory database fails them with "table is locked"
+    # where a file in WAL mode makes them wait their turn, as in production.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"gridgov-test-{os.getpid()}.sqlite3")
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -17,6 +17,7 @@ from shapely.ops import nearest_points
 
 from gridgov.grids.geometry import area_m2
 from gridgov.grids.models import SPECIAL_SEQUENCE_START
+from gridgov.grids.services import GridSpec
 
 from . import tiling
 from .config import BBOX, SEAT, TOWN_ANCHORS, DemoConfig, Special, Unit
@@ -27,18 +28,14 @@ COUNTY_NAME = "达拉特旗"
 
 
 @dataclass
-class PlannedGrid:
-    code: str
-    name: str
-    level: int
-    parent_code: str | None
-    geometry: Polygon  # WGS-84, on the 1e-7° storage grid
-    kind: str = "base"  # a GridKind value
-    # What the grid is on the ground: county, street, town, sumu, community, village, gaqa, compound,
-    # bungalow, natural_village, or the special kind. People and names depend on it.
+class PlannedGrid(GridSpec):
+    """A grid of the demo county: what `do_create_grids` writes (geometry WGS-84, on the 1e-7° storage grid),
+    plus what it is on the ground."""
+
+    geometry: Polygon  # always drawn: never a code-only grid
+    # county, street, town, sumu, community, village, gaqa, compound, bungalow, natural_village, or the
+    # special kind. People and names depend on it.
     category: str = ""
-    households: int = 0
-    population: int = 0
 
     @property
     def pastoral(self) -> bool:
@@ -232,13 +229,13 @@ def build_county(config: DemoConfig | None = None) -> CountyPlan:
     county = tiling.union(unit_shapes)
 
     plan = CountyPlan(config)
-    plan.grids.append(PlannedGrid(COUNTY_CODE, COUNTY_NAME, 0, None, county, category="county"))
+    plan.grids.append(PlannedGrid(COUNTY_CODE, COUNTY_NAME, 0, county, None, category="county"))
     level3_plans: list[PlannedGrid] = []
     for ui in sorted(range(len(units)), key=lambda i: units[i].code):
         unit = units[ui]
         unit_code = COUNTY_CODE + unit.code
         plan.grids.append(
-            PlannedGrid(unit_code, unit.name, 1, COUNTY_CODE, unit_shapes[ui], category=unit.kind)
+            PlannedGrid(unit_code, unit.name, 1, unit_shapes[ui], COUNTY_CODE, category=unit.kind)
         )
         # Level-2 codes: 社区 from 001, 村 and 嘎查 from 200, numbered west→east, north→south.
         vis = by_unit[ui]
@@ -253,7 +250,7 @@ def build_county(config: DemoConfig | None = None) -> CountyPlan:
             else:
                 pastoral = unit.kind == "sumu" or rng.random() < 0.12
                 name, category = namer.village(pastoral), ("gaqa" if pastoral else "village")
-            village_plan = PlannedGrid(v_code, name, 2, unit_code, villages[vi], category=category)
+            village_plan = PlannedGrid(v_code, name, 2, villages[vi], unit_code, category=category)
             plan.grids.append(village_plan)
             level3_plans.extend(_level3(village_plan, unit, by_village[vi], leaves, leaf_special, namer, rng))
     plan.grids.extend(level3_plans)
@@ -297,7 +294,7 @@ def _level3(
                 f"{chinese_number(seq)}社" if ordinal_style else namer.natural_village(used, village.pastoral)
             )
         result.append(
-            PlannedGrid(f"{village.code}{seq:03d}", name, 3, village.code, leaves[li], category=category)
+            PlannedGrid(f"{village.code}{seq:03d}", name, 3, leaves[li], village.code, category=category)
         )
     for seq, li in enumerate(special, start=SPECIAL_SEQUENCE_START + 1):
         sp = leaf_special[li]
@@ -306,7 +303,7 @@ def _level3(
         name = sp.name.format(unit=unit.name.removesuffix("苏木"), village=village.name)
         result.append(
             PlannedGrid(
-                f"{village.code}{seq:03d}", name, 3, village.code, leaves[li], kind=sp.kind, category=sp.kind
+                f"{village.code}{seq:03d}", name, 3, leaves[li], village.code, kind=sp.kind, category=sp.kind
             )
         )
     return result

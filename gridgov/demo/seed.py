@@ -24,7 +24,7 @@ from gridgov.accounts.models import RoleAssignment, User
 from gridgov.catalog.models import Department
 from gridgov.core import audit
 from gridgov.grids.models import Grid, GridChange
-from gridgov.grids.services import GridSpec, do_create_grids
+from gridgov.grids.services import do_create_grids
 
 from .config import DemoConfig
 from .county import CountyPlan, build_county
@@ -99,21 +99,8 @@ def seed_demo(
         t = lap("geometry", t)
 
         say(_("Writing %(count)d grids…") % {"count": len(plan.grids)})
-        specs = [
-            GridSpec(
-                code=g.code,
-                name=g.name,
-                level=g.level,
-                geometry=g.geometry,
-                parent_code=g.parent_code,
-                kind=g.kind,
-                households=g.households,
-                population=g.population,
-            )
-            for g in plan.grids
-        ]
         grids = do_create_grids(
-            specs,
+            list(plan.grids),
             actor=actor,
             effective=DEMO_EFFECTIVE,
             kind=GridChange.Kind.CREATE,
