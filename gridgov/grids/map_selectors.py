@@ -113,7 +113,12 @@ def search(user: Any, query: str) -> list[Grid]:
     query = query.strip()[:SEARCH_MAX_LENGTH]
     if not query:
         return []
-    grids = visible_grids(user).select_related("parent", "parent__parent")
+    # Hits show names and codes only: leave the boundaries (a town's is hundreds of kilobytes) in the database.
+    grids = (
+        visible_grids(user)
+        .select_related("parent", "parent__parent")
+        .defer("geometry", "parent__geometry", "parent__parent__geometry")
+    )
     lookup = {"code__startswith": query} if query.isdigit() else {"name__icontains": query}
     grids = grids.filter(**lookup)
     return list(grids.order_by("level", "code")[:SEARCH_LIMIT])
