@@ -44,7 +44,7 @@ browser:
 	  else echo "browser tests need: sudo apt-get install chromium fonts-wqy-microhei"; fi; fi
 
 bench: $(BIN)/.installed
-	for f in bench/*.py; do $(BIN)/python $$f; done
+	for f in bench/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) var/gridgov.sqlite3*
