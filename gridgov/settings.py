@@ -41,7 +41,8 @@ if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("GRIDGOV_DEBUG must be off in production.")
     for _name in ("GRIDGOV_AUDIT_KEY", "GRIDGOV_FIELD_KEY", "GRIDGOV_INDEX_KEY"):
-        if len(os.environ.get(_name, "")) != 64:
+        _value = os.environ.get(_name, "")
+        if len(_value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in _value):
             raise ImproperlyConfigured(f"{_name} must be set to 64 hex digits (32 bytes) in production.")
     if "GRIDGOV_ALLOWED_HOSTS" not in os.environ:
         raise ImproperlyConfigured("GRIDGOV_ALLOWED_HOSTS must name the site's host names in production.")
@@ -148,7 +149,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 
-LANGUAGE_CODE = "zh-hans"
+# The default language of pages and of the `gridgov` command (GRIDGOV_LANGUAGE=en for English output).
+LANGUAGE_CODE = os.environ.get("GRIDGOV_LANGUAGE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from gridgov.core.admin import AuditedModelAdmin, DutyInlineMixin, holds_duty
 
 from . import services
+from .backends import client_ip
 from .models import RoleAssignment, User
 
 
@@ -68,6 +69,30 @@ class GridgovUserAdmin(AuditedModelAdmin, UserAdmin):
             services.do_set_admin_duty(obj, duty, actor=request.user)
         else:
             super().save_model(request, obj, form, change)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Passwords are reset by the security administrator only, never for another administrator
+        (三员分立: one administrator must not be able to take over another's account), and every reset is
+        audited."""
+        from django.core.exceptions import PermissionDenied
+        from django.db import transaction
+
+        from gridgov.core import audit
+
+        target = self.get_object(request, id)
+        if target is None:
+            return super().user_change_password(request, id, form_url)
+        if not holds_duty(request.user, ("security",)) or (
+            target.admin_duty and target.pk != request.user.pk
+        ):
+            raise PermissionDenied
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                audit.record(
+                    "accounts.set_password", actor=request.user, target=target, ip=client_ip(request)
+                )
+        return response
 
     @admin.action(description=_("Unlock the selected accounts"))
     def unlock(self, request, queryset):

@@ -8,7 +8,8 @@ from django.utils import translation
 
 
 class UserLanguageMiddleware:
-    """Chinese unless the person chose otherwise: the signed-in user's setting, else the language cookie.
+    """Chinese unless the person chose otherwise: the language cookie, which sign-in sets to the user's own
+    setting and the language button changes (for the user too).
 
     The browser's Accept-Language is ignored on purpose: office PCs in the county often run English-language
     browsers, and the product's default is zh-Hans.

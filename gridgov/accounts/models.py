@@ -50,6 +50,7 @@ class RoleAssignment(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="assignments",
+        limit_choices_to={"valid_to__isnull": True},  # a closed grid is history: nobody is given it
     )
     department = models.ForeignKey(
         "catalog.Department",
@@ -64,8 +65,24 @@ class RoleAssignment(models.Model):
     class Meta:
         verbose_name = _("role assignment")
         verbose_name_plural = _("role assignments")
+        # SQL counts two NULLs as different, so each shape of scope gets its own uniqueness rule.
         constraints = [
             models.UniqueConstraint(fields=["user", "role", "grid", "department"], name="assignment_unique"),
+            models.UniqueConstraint(
+                fields=["user", "role", "grid"],
+                condition=models.Q(department__isnull=True),
+                name="assignment_unique_grid_only",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "department"],
+                condition=models.Q(grid__isnull=True),
+                name="assignment_unique_department_only",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=models.Q(grid__isnull=True, department__isnull=True),
+                name="assignment_unique_unscoped",
+            ),
         ]
         indexes = [models.Index(fields=["grid", "role"])]
 
@@ -88,7 +105,11 @@ class RoleAssignment(models.Model):
             errors["department"] = _("This role is scoped to a department: choose one.")
         if not needs_department and self.department_id is not None:
             errors["department"] = _("This role is not scoped to a department.")
-        if needs_grid and level is not None and self.grid is not None and self.grid.level != level:
+        if self.grid is not None and self.grid.valid_to is not None:
+            errors["grid"] = _("The grid %(code)s is closed: choose a current grid.") % {
+                "code": self.grid.code
+            }
+        elif needs_grid and level is not None and self.grid is not None and self.grid.level != level:
             errors["grid"] = _("This role is held over a level-%(level)d grid.") % {"level": level}
         if errors:
             raise ValidationError(errors)

@@ -55,7 +55,11 @@ def scope_of(user: Any) -> Scope:
         else:
             # Keep only the outermost subtrees.
             roots = tuple(p for p in sorted(set(paths)) if not any(p != q and p.startswith(q) for q in paths))
-            scope = Scope(grid_paths=roots, department_ids=frozenset(departments), own_only=own and not roots)
+            scope = Scope(
+                grid_paths=roots,
+                department_ids=frozenset(departments),
+                own_only=own and not roots and not departments,
+            )
     user._gridgov_scope = scope
     return scope
 

@@ -45,7 +45,7 @@ def do_assign_role(
                 {"department": _("No department has the code %(code)s.") % {"code": department_code}}
             )
     assignment = RoleAssignment(user=user, role=role, grid=grid, department=department)
-    assignment.full_clean(exclude=["user"])
+    assignment.full_clean()
     with transaction.atomic():
         assignment.save()
         audit.record(

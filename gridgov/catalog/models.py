@@ -199,7 +199,11 @@ class RoutingRule(models.Model):
     the one on the deepest grid that contains G wins."""
 
     grid = models.ForeignKey(
-        "grids.Grid", verbose_name=_("grid subtree"), on_delete=models.CASCADE, related_name="routing_rules"
+        "grids.Grid",
+        verbose_name=_("grid subtree"),
+        on_delete=models.CASCADE,
+        related_name="routing_rules",
+        limit_choices_to={"valid_to__isnull": True},  # rules apply to the current tree
     )
     module = models.ForeignKey(
         Module, verbose_name=_("module"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -244,4 +248,8 @@ class RoutingRule(models.Model):
         if (self.module_id is None) == (self.item_id is None):
             raise ValidationError(
                 {"item": _("A routing rule names either one item or one module (not both, not neither).")}
+            )
+        if self.grid_id is not None and self.grid.valid_to is not None:
+            raise ValidationError(
+                {"grid": _("The grid %(code)s is closed: choose a current grid.") % {"code": self.grid.code}}
             )

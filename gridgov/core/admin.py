@@ -20,8 +20,22 @@ def _ip(request: Any) -> str | None:
 
 
 def holds_duty(user: Any, duties: tuple[str, ...]) -> bool:
-    """三员分立: each admin page belongs to one administrator duty (a superuser, the bootstrap account, has all)."""
-    return bool(user.is_active and user.is_staff and (user.is_superuser or user.admin_duty in duties))
+    """三员分立: each admin page belongs to one administrator duty. A superuser (`gridgov createsuperuser`) is
+    a bootstrap account: it holds every duty only until the first administrator duty has been given, so no
+    account holds all three once the county runs."""
+    if not (user.is_active and user.is_staff):
+        return False
+    if user.admin_duty in duties:
+        return True
+    return bool(user.is_superuser and not _duties_given(user))
+
+
+def _duties_given(user: Any) -> bool:
+    cached = getattr(user, "_gridgov_duties_given", None)
+    if cached is None:
+        cached = type(user).objects.exclude(admin_duty="").exists()
+        user._gridgov_duties_given = cached
+    return cached
 
 
 class ReadOnlyAdminMixin:
@@ -94,14 +108,21 @@ class AuditedModelAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         with transaction.atomic():
             super().save_related(request, form, formsets, change)
-            changed = [f.model._meta.model_name for f in formsets if f.has_changed()]
-            if changed:
-                audit.record(
-                    "admin.change_related",
-                    actor=request.user,
-                    target=form.instance,
-                    data={"inlines": changed},
-                )
+            # Name every row an inline added, changed or deleted: "a role was granted" is not an audit entry.
+            for formset in formsets:
+                rows = [
+                    *(("add", o, []) for o in formset.new_objects),
+                    *(("change", o, fields) for o, fields in formset.changed_objects),
+                    *(("delete", o, []) for o in formset.deleted_objects),
+                ]
+                for verb, obj, fields in rows:
+                    audit.record(
+                        f"admin.{verb}",
+                        actor=request.user,
+                        target=obj,
+                        data={"row": str(obj), "fields": sorted(fields), "of": str(form.instance)},
+                        ip=_ip(request),
+                    )
 
     def delete_model(self, request, obj):
         with transaction.atomic():

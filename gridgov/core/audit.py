@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 from django.utils.translation import gettext_noop
 
 from .crypto import provider
@@ -47,9 +48,9 @@ def record(
     """Append one audit entry. Call it inside the transaction that makes the change it records."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = AuditHead.objects.create(pk=1, last_hash=GENESIS)
+    # The first writer ever creates the head; ON CONFLICT DO NOTHING lets two first writers both go on.
+    AuditHead.objects.bulk_create([AuditHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True)
+    head = AuditHead.objects.select_for_update().get(pk=1)
     actor_id = getattr(actor, "pk", None)
     rec = AuditRecord(
         created_at=timezone.now(),
@@ -59,7 +60,8 @@ def record(
         object_type=target._meta.label_lower if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
         success=success,
-        ip=ip,
+        # Hash the address as the database will store it (IPv6 normalised), or the chain would not verify.
+        ip=clean_ipv6_address(ip) if ip and ":" in ip else ip,
         data=json.loads(json.dumps(data or {}, default=str)),
         prev_hash=head.last_hash,
     )

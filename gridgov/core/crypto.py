@@ -6,7 +6,6 @@ Settings name the provider class (GRIDGOV_CRYPTO_PROVIDER); everything else call
 from __future__ import annotations
 
 import hashlib
-import hmac as std_hmac
 import os
 from functools import cache
 from typing import Protocol
@@ -73,7 +72,3 @@ class SoftwareProvider:
 @cache
 def provider() -> CryptoProvider:
     return import_string(settings.CRYPTO_PROVIDER)()
-
-
-def constant_time_equal(a: bytes, b: bytes) -> bool:
-    return std_hmac.compare_digest(a, b)

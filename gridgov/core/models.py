@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -36,7 +37,7 @@ class AuditRecord(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
+        return f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
 
 
 class AuditHead(models.Model):

@@ -7,13 +7,14 @@ outside the caller's scope answers 404 exactly like a grid that does not exist.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import shapely
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router
+from pydantic import Field
 from shapely.errors import GEOSException
 from shapely.geometry import mapping
 
@@ -27,6 +28,8 @@ from .schemas import GridDetail, GridFeatureCollection, GridRef, Message, Person
 router = Router(tags=["grids"])
 
 ERRORS: dict[int, Any] = {401: Message, 404: Message}
+# A finite map zoom: NaN or infinity would reach the geometry code and fail there.
+ZoomLevel = Annotated[float, Field(ge=0, le=30, allow_inf_nan=False)]
 # Coordinates sent to the map: 1e-6° is about 10 cm, far below a screen pixel at any useful zoom.
 OUT_DECIMALS = 6
 MAX_ZOOM = 19
@@ -159,7 +162,7 @@ def _detail(request: HttpRequest, grid_id: int) -> GridDetail:
     url_name="grid_children",
     summary="A grid's children as GeoJSON",
 )
-def children(request: HttpRequest, grid_id: int, zoom: Query[float | None] = None):  # type: ignore[assignment]
+def children(request: HttpRequest, grid_id: int, zoom: Query[ZoomLevel | None] = None):  # type: ignore[assignment]
     """The visible current children of a grid as a FeatureCollection, simplified for `zoom` (the Web
     Mercator zoom the map will show them at; without it, for a map about 1,000 pixels across)."""
     parent = sel.grid_or_404(request.user, grid_id)

@@ -34,12 +34,6 @@ class GridQuerySet(models.QuerySet["Grid"]):
     def current(self) -> GridQuerySet:
         return self.filter(valid_to__isnull=True)
 
-    def on(self, day) -> GridQuerySet:
-        """The grids that existed on `day`."""
-        return self.filter(valid_from__lte=day).filter(
-            models.Q(valid_to__isnull=True) | models.Q(valid_to__gt=day)
-        )
-
 
 class Grid(models.Model):
     """A grid (网格) of any level: its identity, its current shape and its figures.

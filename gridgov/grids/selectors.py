@@ -15,7 +15,7 @@ from django.db.models import Q
 from gridgov.core.scoping import visible_to
 
 from . import scoping  # noqa: F401  (registers the rules for versions and changes)
-from .models import Grid, GridChange, GridVersion
+from .models import Grid, GridVersion
 
 
 def _valid_on(day: dt.date) -> Q:
@@ -31,23 +31,3 @@ def tree_on(day: dt.date) -> models.QuerySet[GridVersion]:
 def visible_tree_on(user: Any, day: dt.date) -> models.QuerySet[GridVersion]:
     """`tree_on(day)` narrowed to the grids `user` may see."""
     return tree_on(day).filter(grid__in=visible_to(user, Grid).values("pk"))
-
-
-def visible_grid_history(user: Any, grid_pk: int) -> models.QuerySet[GridVersion]:
-    """The versions of one grid the user may see, oldest first (empty when out of scope)."""
-    return (
-        visible_to(user, GridVersion)
-        .filter(grid_id=grid_pk)
-        .select_related("parent", "change")
-        .order_by("valid_from")
-    )
-
-
-def visible_changes(user: Any) -> models.QuerySet[GridChange]:
-    """Adjustments touching grids the user may see, newest first."""
-    return visible_to(user, GridChange).select_related("actor").order_by("-effective", "-created_at")
-
-
-def children_of(grid: Grid) -> models.QuerySet[Grid]:
-    """The current children of a grid, in code order (unscoped: the caller has already found `grid` visible)."""
-    return Grid.objects.current().filter(parent=grid).order_by("code")

@@ -62,9 +62,8 @@ class GridSpec:
 
 def bump_generation() -> None:
     """Tell every process the tree changed (after this transaction commits)."""
-    updated = TreeGeneration.objects.filter(pk=1).update(value=F("value") + 1)
-    if not updated:
-        TreeGeneration.objects.create(pk=1, value=1)
+    TreeGeneration.objects.bulk_create([TreeGeneration(pk=1, value=0)], ignore_conflicts=True)
+    TreeGeneration.objects.filter(pk=1).update(value=F("value") + 1)
     transaction.on_commit(locator.invalidate)
 
 

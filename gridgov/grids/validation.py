@@ -33,6 +33,19 @@ from .models import (
 NAME_MAX_LENGTH = 100
 
 
+# Importers name fields by their key in the file; people read them in their language.
+FIELD_LABELS = {
+    "code": gettext_lazy("code"),
+    "name": gettext_lazy("name"),
+    "geometry": gettext_lazy("geometry"),
+    "households": gettext_lazy("households"),
+    "population": gettext_lazy("population"),
+    "level": gettext_lazy("level"),
+    "parent": gettext_lazy("parent"),
+    "kind": gettext_lazy("kind"),
+}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the input: where it is (row, feature, grid), which field, and why."""
@@ -47,7 +60,7 @@ class Problem:
         if self.field:
             return _("%(where)s, %(field)s: %(message)s") % {
                 "where": self.where,
-                "field": self.field,
+                "field": FIELD_LABELS.get(self.field, self.field),
                 "message": self.message,
             }
         return _("%(where)s: %(message)s") % {"where": self.where, "message": self.message}

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from gridgov.catalog.services import do_load_catalog
-
 # shared/ lies beside the clone (here and in CI); the transcription is reference data, never copied in.
 SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 TRANSCRIPTION = (
@@ -16,8 +14,3 @@ TRANSCRIPTION = (
 needs_transcription = pytest.mark.skipif(
     not TRANSCRIPTION.exists(), reason="the GB/T 47678.5-2026 transcription (shared/data) is not here"
 )
-
-
-@pytest.fixture
-def catalog(db):
-    return do_load_catalog(actor=None)

@@ -183,3 +183,12 @@ def test_the_map_page_carries_its_configuration(client, county):
         html.split('<script id="map-config" type="application/json">')[1].split("</script>")[0]
     )
     assert config["api"] == API and config["tileUrl"] == ""
+
+
+@pytest.mark.parametrize("zoom", ["nan", "inf", "-1", "99", "abc"])
+def test_a_zoom_that_is_not_a_map_zoom_is_refused_not_crashed_on(client, county, zoom):
+    as_user(client, "leader")
+    root = county["150621"]
+    response = get(client, f"{root.pk}/children.geojson", zoom=zoom)
+    assert response.status_code == 422
+    assert "zoom" in response.content.decode()

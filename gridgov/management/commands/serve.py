@@ -22,5 +22,7 @@ class Command(BaseCommand):
             sys.executable, "-m", "gunicorn", "gridgov.wsgi:application",
             "--bind", bind, "--workers", str(workers), "--threads", str(threads),
             "--access-logfile", "-", "--graceful-timeout", "5",
+            # The path without its query string: searches by phone or ID number must not reach the log.
+            "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
         ]  # fmt: skip
         os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn, fixed argv
