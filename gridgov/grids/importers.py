@@ -600,3 +600,51 @@ def import_grids(
             [Problem(name, _("another change wrote the same codes meanwhile; import again"))]
         ) from exc
     return report
+
+
+# -- shapes for adjustments ------------------------------------------------------------------------------------
+def read_shapes(data: bytes, crs: str = "wgs84") -> list[tuple[str, shapely.Geometry]]:
+    """(name, WGS-84 geometry) of each feature of a GeoJSON file (a FeatureCollection, an array of features,
+    one Feature or a bare geometry): the pieces of a split, the new boundary of a redraw."""
+    crs = check_crs(crs)
+    try:
+        doc = json.loads(decode(data))
+    except json.JSONDecodeError as exc:
+        raise GridInputError(
+            [
+                Problem(
+                    _("file"),
+                    _("not valid JSON: %(error)s at line %(line)d, column %(column)d")
+                    % {"error": exc.msg, "line": exc.lineno, "column": exc.colno},
+                )
+            ]
+        ) from exc
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        features = doc.get("features") or []
+    elif isinstance(doc, dict) and doc.get("type") == "Feature":
+        features = [doc]
+    elif isinstance(doc, list):
+        features = doc
+    else:
+        features = [{"type": "Feature", "properties": {}, "geometry": doc}]
+    shapes: list[tuple[str, shapely.Geometry]] = []
+    problems: list[Problem] = []
+    for index, feature in enumerate(features, start=1):
+        where = _("feature %(index)d") % {"index": index}
+        props = feature.get("properties") or {} if isinstance(feature, dict) else {}
+        geom, geometry_problems = parse_geojson_geometry(
+            feature.get("geometry") if isinstance(feature, dict) else None
+        )
+        problems += [Problem(where, m, "geometry") for m in geometry_problems]
+        if geom is not None:
+            shapes.append(
+                (
+                    str(props.get("name") or "").strip(),
+                    geometry_to_wgs84(geom, crs) if crs != "wgs84" else geom,
+                )
+            )
+    if not features:
+        problems.append(Problem(_("file"), _("the file has no features")))
+    if problems:
+        raise GridInputError(problems)
+    return shapes
