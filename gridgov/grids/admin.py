@@ -101,6 +101,12 @@ class GridAdmin(AuditedModelAdmin):
         "updated_at",
     )
 
+    def get_readonly_fields(self, request, obj=None):
+        # A grid with grids below it shows the sum of their figures; they are corrected down there.
+        if obj is not None and Grid.objects.current().filter(parent=obj).exists():
+            return (*self.readonly_fields, "households", "population")
+        return self.readonly_fields
+
     @admin.display(description=_("area (km²)"), ordering="area_m2")
     def area_km2_display(self, obj):
         return "—" if obj.area_m2 is None else f"{obj.area_m2 / 1e6:.3f}"

@@ -258,6 +258,13 @@ def do_update_grid(
             if value < 0:
                 problems.append(Problem(grid.code, _("must not be negative"), label))
             changes[key] = value
+    figures = {k: v for k, v in changes.items() if k in ("households", "population")}
+    if figures and Grid.objects.current().filter(parent=grid).exists():
+        problems.append(
+            Problem(
+                grid.code, _("the figures of a grid with grids below it are the sum of theirs: correct those")
+            )
+        )
     if problems:
         raise GridInputError(problems)
     if not changes:
@@ -266,6 +273,12 @@ def do_update_grid(
         before = {k: getattr(grid, k) for k in changes}
         if Grid.objects.current().filter(pk=grid.pk).update(**changes) != 1:
             raise GridInputError([Problem(grid.code, _("the grid is no longer current"))])
+        # Every grid above holds the sum of its children's figures: carry the difference up the path.
+        ancestors = [int(x) for x in grid.path.strip("/").split("/")[:-1]]
+        if figures and ancestors:
+            Grid.objects.filter(pk__in=ancestors).update(
+                **{k: F(k) + (v - before[k]) for k, v in figures.items()}
+            )
         for k, v in changes.items():
             setattr(grid, k, v)
         audit.record("grids.update", actor=actor, target=grid, data={"before": before, "after": changes})

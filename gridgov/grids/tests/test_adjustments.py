@@ -486,3 +486,23 @@ def test_rename_and_figures(small_tree, make_user):
     with pytest.raises(GridInputError) as exc:
         do_update_grid(grid, actor=admin, name=" ", population=-1)
     assert len(exc.value.messages) == 2
+
+
+def test_corrected_figures_add_up_the_tree(small_tree):
+    from gridgov.grids.services import do_update_grid
+    from gridgov.grids.validation import GridInputError
+
+    above = ("150621100200", "150621100", "150621")
+    before = {code: (current(code).population, current(code).households) for code in above}
+    leaf = current("150621100200001")
+    do_update_grid(leaf, actor=None, population=leaf.population + 1000, households=leaf.households + 10)
+    # Every grid above carries the same difference, so its figures stay the sum of its children's.
+    for code in above:
+        assert (current(code).population, current(code).households) == (
+            before[code][0] + 1000,
+            before[code][1] + 10,
+        )
+    assert current("150621101").population == small_tree["150621101"].population  # the other town: untouched
+    # A grid with grids below it takes its figures from them.
+    with pytest.raises(GridInputError):
+        do_update_grid(current("150621100200"), actor=None, population=1)
