@@ -28,6 +28,7 @@ def grid_map(request: HttpRequest) -> HttpResponse:
             "noScope": _("No grid is in your scope yet. Ask the security administrator for a role."),
             "loadFailed": _("The map data could not be loaded. Check the connection and try again."),
             "noHits": _("No grid matches."),
+            "notFound": _("That grid does not exist or is outside your scope: showing your grids."),
             "km2": _("km²"),
             "upTo": _("Back to %(name)s"),
             "population": _("Population"),

@@ -117,6 +117,10 @@ def test_drill_down_to_a_level3_grid_and_see_its_people(live_server):
                 # Up again through the breadcrumb.
                 page.locator("#crumbs button", has_text="树林召镇").click()
                 expect(page.locator("#g-name")).to_have_text("树林召镇")
+                # A link to a grid that does not exist says so and shows the user's own grids.
+                page.goto(f"{live_server.url}/grids/map/?grid=987654321")
+                expect(page.locator("#map-status")).to_contain_text("不存在或不在您的管辖范围内")
+                expect(page.locator("#g-name")).to_have_text("达拉特旗")
                 assert errors == [], errors
                 context.close()
         finally:

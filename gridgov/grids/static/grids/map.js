@@ -279,7 +279,14 @@
       if (push && window.location.hash !== hash) history.pushState({ grid: grid.id }, "", hash);
       else if (!push) history.replaceState({ grid: grid.id }, "", hash);
     } catch (error) {
-      if (seq === state.seq) status(T.loadFailed);
+      if (seq !== state.seq) return;
+      if (error.message === "404" && !state.container) {
+        // A link to a grid that is gone or out of scope: say so, and open the user's own grids instead.
+        await start({ ignoreHash: true });
+        status(T.notFound);
+      } else {
+        status(T.loadFailed);
+      }
     } finally {
       if (seq === state.seq) document.body.classList.remove("loading");
     }
@@ -349,8 +356,8 @@
   });
 
   // -- start ----------------------------------------------------------------------------------------------------
-  async function start() {
-    const wanted = gridFromHash() || config.initial;
+  async function start({ ignoreHash = false } = {}) {
+    const wanted = ignoreHash ? null : gridFromHash() || config.initial;
     if (wanted) return open(wanted, { push: false });
     try {
       const top = await getJSON(config.api + "start");
