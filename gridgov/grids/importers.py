@@ -161,9 +161,9 @@ def _int_property(props: dict[str, Any], key: str, where: str, problems: list[Pr
     return number
 
 
-def read_geojson(text: str, crs: str = "wgs84") -> tuple[list[Record], list[Problem]]:
-    """Records of a GeoJSON text, and every problem found in it."""
-    crs = check_crs(crs)
+def geojson_features(text: str, *, bare_geometry: bool = False) -> tuple[list[Any], list[Problem]]:
+    """The features of a GeoJSON text (a FeatureCollection, an array of features or one Feature; with
+    `bare_geometry`, a lone geometry too), or the problems that make it unreadable."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -182,6 +182,8 @@ def read_geojson(text: str, crs: str = "wgs84") -> tuple[list[Record], list[Prob
         features = [doc]
     elif isinstance(doc, list):
         features = doc
+    elif bare_geometry and isinstance(doc, dict):
+        features = [{"type": "Feature", "properties": {}, "geometry": doc}]
     else:
         return [], [
             Problem(
@@ -191,8 +193,16 @@ def read_geojson(text: str, crs: str = "wgs84") -> tuple[list[Record], list[Prob
         ]
     if not features:
         return [], [Problem(_("file"), _("the file has no features"))]
+    return features, []
+
+
+def read_geojson(text: str, crs: str = "wgs84") -> tuple[list[Record], list[Problem]]:
+    """Records of a GeoJSON text, and every problem found in it."""
+    crs = check_crs(crs)
+    features, problems = geojson_features(text)
+    if problems:
+        return [], problems
     records: list[Record] = []
-    problems: list[Problem] = []
     for index, feature in enumerate(features, start=1):
         where = _("feature %(index)d") % {"index": index}
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
@@ -607,44 +617,18 @@ def read_shapes(data: bytes, crs: str = "wgs84") -> list[tuple[str, shapely.Geom
     """(name, WGS-84 geometry) of each feature of a GeoJSON file (a FeatureCollection, an array of features,
     one Feature or a bare geometry): the pieces of a split, the new boundary of a redraw."""
     crs = check_crs(crs)
-    try:
-        doc = json.loads(decode(data))
-    except json.JSONDecodeError as exc:
-        raise GridInputError(
-            [
-                Problem(
-                    _("file"),
-                    _("not valid JSON: %(error)s at line %(line)d, column %(column)d")
-                    % {"error": exc.msg, "line": exc.lineno, "column": exc.colno},
-                )
-            ]
-        ) from exc
-    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
-        features = doc.get("features") or []
-    elif isinstance(doc, dict) and doc.get("type") == "Feature":
-        features = [doc]
-    elif isinstance(doc, list):
-        features = doc
-    else:
-        features = [{"type": "Feature", "properties": {}, "geometry": doc}]
+    features, problems = geojson_features(decode(data), bare_geometry=True)
     shapes: list[tuple[str, shapely.Geometry]] = []
-    problems: list[Problem] = []
     for index, feature in enumerate(features, start=1):
         where = _("feature %(index)d") % {"index": index}
-        props = feature.get("properties") or {} if isinstance(feature, dict) else {}
-        geom, geometry_problems = parse_geojson_geometry(
-            feature.get("geometry") if isinstance(feature, dict) else None
-        )
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            problems.append(Problem(where, _("not a GeoJSON Feature")))
+            continue
+        geom, geometry_problems = parse_geojson_geometry(feature.get("geometry"))
         problems += [Problem(where, m, "geometry") for m in geometry_problems]
         if geom is not None:
-            shapes.append(
-                (
-                    str(props.get("name") or "").strip(),
-                    geometry_to_wgs84(geom, crs) if crs != "wgs84" else geom,
-                )
-            )
-    if not features:
-        problems.append(Problem(_("file"), _("the file has no features")))
+            name = str((feature.get("properties") or {}).get("name") or "").strip()
+            shapes.append((name, geometry_to_wgs84(geom, crs)))
     if problems:
         raise GridInputError(problems)
     return shapes
