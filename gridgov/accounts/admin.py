@@ -9,7 +9,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.core.admin import AuditedModelAdmin, DutyInlineMixin, holds_duty
+from gridgov.core.admin import AuditedModelAdmin, DutyInlineMixin
+from gridgov.core.scoping import holds_duty
 
 from . import services
 from .backends import client_ip

@@ -12,30 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from . import audit
 from .models import AuditRecord, CalendarDay, WorkingPeriod
-from .scoping import visible_to
+from .scoping import holds_duty, visible_to
 
 
 def _ip(request: Any) -> str | None:
     return request.META.get("REMOTE_ADDR")
-
-
-def holds_duty(user: Any, duties: tuple[str, ...]) -> bool:
-    """三员分立: each admin page belongs to one administrator duty. A superuser (`gridgov createsuperuser`) is
-    a bootstrap account: it holds every duty only until the first administrator duty has been given, so no
-    account holds all three once the county runs."""
-    if not (user.is_active and user.is_staff):
-        return False
-    if user.admin_duty in duties:
-        return True
-    return bool(user.is_superuser and not _duties_given(user))
-
-
-def _duties_given(user: Any) -> bool:
-    cached = getattr(user, "_gridgov_duties_given", None)
-    if cached is None:
-        cached = type(user).objects.exclude(admin_duty="").exists()
-        user._gridgov_duties_given = cached
-    return cached
 
 
 class ReadOnlyAdminMixin:
@@ -144,6 +125,9 @@ def _snapshot(obj: Any) -> dict[str, Any]:
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    def get_queryset(self, request):
+        return visible_to(request.user, super().get_queryset(request))
+
     """The audit log reads, never changes: no add, change or delete for anyone."""
 
     list_display = ("created_at", "actor_name", "action", "object_type", "object_id", "success", "ip")

@@ -9,4 +9,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # The calendar drops its process cache on changes of its rows: connect those signals everywhere.
-        from . import calendar  # noqa: F401
+        from . import audit, calendar  # noqa: F401  (audit registers the audit log's scoping rule)

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 from django.utils.translation import gettext_noop
 
 from .crypto import provider
 from .models import AuditHead, AuditRecord
+from .scoping import holds_duty, register
 
 GENESIS = "0" * 64
 
@@ -107,3 +109,9 @@ def atomic_record(action: str, **kwargs: Any) -> AuditRecord:
     """Record an event that changes nothing else (a login, an export) in its own transaction."""
     with transaction.atomic():
         return record(action, **kwargs)
+
+
+@register(AuditRecord)
+def _audit_records(user: Any, qs: QuerySet) -> QuerySet:
+    """The audit administrator reads the whole log; nobody else reads it (三员分立)."""
+    return qs if holds_duty(user, ("audit",)) else qs.none()

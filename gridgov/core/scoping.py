@@ -45,3 +45,22 @@ def get_visible_or_404(user: Any, model_or_queryset: type[M] | models.QuerySet[M
         return visible_to(user, model_or_queryset).get(**lookup)
     except (models.ObjectDoesNotExist, ValueError) as exc:
         raise Http404 from exc
+
+
+def holds_duty(user: Any, duties: tuple[str, ...]) -> bool:
+    """三员分立: each admin page belongs to one administrator duty. A superuser (`gridgov createsuperuser`) is
+    a bootstrap account: it holds every duty only until the first administrator duty has been given, so no
+    account holds all three once the county runs."""
+    if not (user.is_active and user.is_staff):
+        return False
+    if user.admin_duty in duties:
+        return True
+    return bool(user.is_superuser and not _duties_given(user))
+
+
+def _duties_given(user: Any) -> bool:
+    cached = getattr(user, "_gridgov_duties_given", None)
+    if cached is None:
+        cached = type(user).objects.exclude(admin_duty="").exists()
+        user._gridgov_duties_given = cached
+    return cached

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, holds_duty
+from gridgov.core.admin import AuditedModelAdmin, ReadOnlyAdminMixin
+from gridgov.core.scoping import holds_duty
 
 from . import (
     scoping,  # noqa: F401  (registers the scoping rules of versions and changes)

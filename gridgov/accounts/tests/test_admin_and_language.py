@@ -97,3 +97,13 @@ def test_a_language_chosen_on_the_sign_in_page_becomes_the_users(client, make_us
     client.cookies.clear()
     response = client.post("/accounts/login/", {"username": "zheng", "password": "Correct-Horse-9"})
     assert response.cookies["django_language"].value == "en"
+
+
+@pytest.mark.django_db
+def test_the_audit_log_is_read_through_the_scoping_entry_point(admins, make_user):
+    from gridgov.core.scoping import visible_to
+
+    audit.atomic_record("test.event")
+    assert visible_to(admins[AdminDuty.AUDIT], AuditRecord).filter(action="test.event").exists()
+    for user in (admins[AdminDuty.SYSTEM], admins[AdminDuty.SECURITY], make_user("plain")):
+        assert not visible_to(user, AuditRecord).exists()

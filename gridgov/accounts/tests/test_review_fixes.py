@@ -10,8 +10,8 @@ from gridgov.accounts.models import RoleAssignment, User
 from gridgov.accounts.scoping import scope_of
 from gridgov.accounts.services import do_assign_role
 from gridgov.catalog.models import Department
-from gridgov.core.admin import holds_duty
 from gridgov.core.models import AuditRecord
+from gridgov.core.scoping import holds_duty
 from gridgov.grids.models import Grid
 
 NEW = {"password1": "Another-Horse-77", "password2": "Another-Horse-77"}
