@@ -110,7 +110,7 @@ class GridAdmin(AuditedModelAdmin):
 
     @admin.display(description=_("area (km²)"), ordering="area_m2")
     def area_km2_display(self, obj):
-        return "—" if obj.area_m2 is None else f"{obj.area_m2 / 1e6:.3f}"
+        return "—" if obj.area_km2 is None else f"{obj.area_km2:.3f}"
 
     @admin.display(description=_("bounding box (WGS-84)"))
     def bounds_display(self, obj):

@@ -48,7 +48,7 @@ def kind_label(kind: str) -> str:
 
 
 def _area_km2(grid: Grid) -> float | None:
-    return None if grid.area_m2 is None else round(grid.area_m2 / 1e6, 3)
+    return None if grid.area_km2 is None else round(grid.area_km2, 3)
 
 
 def _bbox(grid: Grid) -> list[float] | None:
