@@ -81,3 +81,86 @@ def catalog(db):
     from gridgov.catalog.services import do_load_catalog
 
     return do_load_catalog(actor=None)
+
+
+@pytest.fixture
+def working_hours(db):
+    """The default working hours. A transactional test flushes the tables, migrations' data included."""
+    from gridgov.core import calendar
+    from gridgov.core.models import WorkingPeriod
+
+    if not WorkingPeriod.objects.exists():
+        WorkingPeriod.objects.bulk_create(
+            [
+                WorkingPeriod(start=dt.time(8, 30), end=dt.time(12, 0)),
+                WorkingPeriod(start=dt.time(14, 30), end=dt.time(18, 0)),
+            ]
+        )
+        calendar.invalidate()
+
+
+@pytest.fixture
+def world(small_tree, catalog, make_user, working_hours):
+    """Everybody around a case in the small tree, item 011001 (litter bin: lead HW, assisting ZF).
+
+    Town 150621100 ("t") holds village …100200 ("v") holding grid …100200001 ("g"); "g2" is a grid of the
+    other town. Returns a namespace with the grids, the item and one user per capacity."""
+    from types import SimpleNamespace
+
+    from gridgov.accounts.models import RoleAssignment
+    from gridgov.catalog.models import Department, Item
+
+    grids = small_tree
+    root, t, v, g = grids["150621"], grids["150621100"], grids["150621100200"], grids["150621100200001"]
+    g2 = grids["150621101200001"]
+    hw, zf, ga = (Department.objects.get(code=c) for c in ("HW", "ZF", "GA"))
+
+    def person(username: str, role: str | None = None, grid=None, department=None, **fields):
+        user = make_user(username, full_name=fields.pop("full_name", username), **fields)
+        if role:
+            RoleAssignment.objects.create(user=user, role=role, grid=grid, department=department)
+        return user
+
+    return SimpleNamespace(
+        root=root,
+        town=t,
+        village=v,
+        grid=g,
+        grid_b=grids["150621100200002"],
+        other_grid=g2,
+        item=Item.objects.get(code="011001"),
+        hw=hw,
+        zf=zf,
+        ga=ga,
+        operator=person("op", "operator", t),
+        banner_operator=person("bop", "operator", root),
+        other_operator=person("op2", "operator", grids["150621101"]),
+        l1head=person("l1", "grid_head_l1", t),
+        l2head=person("l2", "grid_head_l2", v),
+        specialist=person("spec", "grid_specialist", g),
+        officer=person("officer", "info_officer", g),
+        other_specialist=person("spec2", "grid_specialist", g2),
+        handler=person("hw1", "dept_handler", department=hw),
+        assistant=person("zf1", "dept_handler", department=zf),
+        other_handler=person("ga1", "dept_handler", department=ga),
+        guide=person("guide", "grid_guide", v, hw),
+        leader=person("leader", "leader", root),
+        resident=person("res", "resident", full_name="王小明"),
+        other_resident=person("res2", "resident"),
+        mediator=person("med", "mediator", v),
+    )
+
+
+@pytest.fixture
+def png_bytes():
+    """A small real PNG photo."""
+    import io
+
+    from PIL import Image
+
+    def make(colour=(200, 30, 30)) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (64, 48), colour).save(buf, format="PNG")
+        return buf.getvalue()
+
+    return make

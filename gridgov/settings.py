@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "gridgov.accounts",
     "gridgov.grids",
     "gridgov.catalog",
+    "gridgov.cases",
 ]
 
 MIDDLEWARE = [
@@ -166,8 +167,21 @@ MEDIA_ROOT = Path(os.environ.get("GRIDGOV_MEDIA_ROOT", VAR_DIR / "media"))
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Evidence files: the filesystem by default; S3-compatible object storage with GRIDGOV_S3_BUCKET (django-storages
+# must then be installed: `pip install django-storages[s3]`; endpoint, keys and region come from AWS_* variables).
+_DEFAULT_STORAGE: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if os.environ.get("GRIDGOV_S3_BUCKET"):
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["GRIDGOV_S3_BUCKET"],
+            "endpoint_url": os.environ.get("GRIDGOV_S3_ENDPOINT") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
@@ -197,3 +211,19 @@ LOGGING = {
 }
 
 SITE_TITLE = _("gridgov grid governance")
+
+# The case engine (issue 3): duplicates, deadlines, evidence, notifications.
+CASE_DUPLICATE_RADIUS_M = float(os.environ.get("GRIDGOV_DUPLICATE_RADIUS_M", "50"))
+CASE_DUPLICATE_WINDOW_HOURS = float(os.environ.get("GRIDGOV_DUPLICATE_WINDOW_HOURS", "72"))
+# A stage turns yellow at this share of its limit, red past the limit; past this second share the sweep
+# escalates the case one level.
+CASE_WARN_SHARE = float(os.environ.get("GRIDGOV_WARN_SHARE", "0.8"))
+CASE_ESCALATE_SHARE = float(os.environ.get("GRIDGOV_ESCALATE_SHARE", "1.5"))
+SWEEP_INTERVAL_SECONDS = float(os.environ.get("GRIDGOV_SWEEP_INTERVAL", "60"))
+EVIDENCE_MAX_PHOTO_BYTES = int(os.environ.get("GRIDGOV_EVIDENCE_MAX_PHOTO_BYTES", str(15 * 1024 * 1024)))
+EVIDENCE_MAX_VIDEO_BYTES = int(os.environ.get("GRIDGOV_EVIDENCE_MAX_VIDEO_BYTES", str(50 * 1024 * 1024)))
+EVIDENCE_MAX_FILES = int(os.environ.get("GRIDGOV_EVIDENCE_MAX_FILES", "9"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Who sends text messages to residents without the app: a dotted path to a class with `send(phone, text)`.
+SMS_SENDER = os.environ.get("GRIDGOV_SMS_SENDER", "gridgov.cases.notify.LogSmsSender")
+TRIAGE_MODEL_PATH = Path(os.environ.get("GRIDGOV_TRIAGE_MODEL", VAR_DIR / "triage.model"))

@@ -134,3 +134,22 @@ class WorkingPeriod(models.Model):
             raise ValidationError(
                 {"start": _("This period overlaps the working period %(other)s.") % {"other": str(other)}}
             )
+
+
+class OutboxEvent(models.Model):
+    """A live event, written in the transaction of the change it announces (so none is lost) and handed to
+    in-process subscribers after the commit. The command centre's live board and webhooks read from here."""
+
+    topic = models.CharField(_("topic"), max_length=40)
+    payload = models.JSONField(_("payload"), default=dict)
+    grid_l1_id = models.BigIntegerField(_("level-1 grid"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("live event")
+        verbose_name_plural = _("live events")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["created_at"], name="outbox_time")]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.topic}"

@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 
 from django.conf import settings
@@ -13,9 +14,15 @@ class Command(BaseCommand):
         parser.add_argument("--bind", default=os.environ.get("GRIDGOV_BIND", "127.0.0.1:8000"))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("GRIDGOV_WORKERS", "2")))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("GRIDGOV_THREADS", "4")))
+        parser.add_argument("--no-sweep", action="store_true", help="do not run the deadline sweep beside the server")
 
-    def handle(self, *args, bind, workers, threads, **options):
+    def handle(self, *args, bind, workers, threads, no_sweep=False, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        if not no_sweep:
+            # The deadline sweep runs beside the server and exits with it (gunicorn takes over this pid).
+            subprocess.Popen(  # noqa: S603 - fixed argv
+                [sys.executable, "-m", "gridgov.cli", "sweep", "--parent", str(os.getpid())]
+            )
         self.stdout.write(_("Serving on http://%(bind)s (Ctrl+C stops)") % {"bind": bind})
         sys.stdout.flush()
         argv = [

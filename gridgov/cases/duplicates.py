@@ -1,0 +1,59 @@
+"""Finding what was already reported: an open case of the same item, near, recent."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from .choices import OPEN_STATES
+from .models import Case
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance (haversine): exact enough at tens of metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    case: Case
+    distance_m: float
+
+
+def find_duplicates(
+    item_id: int,
+    lon: float,
+    lat: float,
+    now: datetime,
+    *,
+    radius_m: float | None = None,
+    hours: float | None = None,
+) -> list[Candidate]:
+    """Open cases of `item_id` within `radius_m` of the point, reported in the last `hours`, nearest first.
+
+    A bounding box on the indexed (item, created_at) rows narrows the search; the exact distance decides."""
+    radius_m = settings.CASE_DUPLICATE_RADIUS_M if radius_m is None else radius_m
+    hours = settings.CASE_DUPLICATE_WINDOW_HOURS if hours is None else hours
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    rows = Case.objects.filter(
+        item_id=item_id,
+        created_at__gte=now - timedelta(hours=hours),
+        state__in=OPEN_STATES,
+        lon__range=(lon - dlon, lon + dlon),
+        lat__range=(lat - dlat, lat + dlat),
+    ).order_by("id")[:50]
+    found = [
+        Candidate(c, distance_m(lon, lat, c.lon, c.lat))
+        for c in rows
+        if c.lon is not None and c.lat is not None
+    ]
+    return sorted((c for c in found if c.distance_m <= radius_m), key=lambda c: c.distance_m)

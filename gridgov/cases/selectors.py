@@ -1,0 +1,203 @@
+"""Scoped reads of cases: every query a user can trigger starts from `visible_to(user, Case)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from gridgov.accounts.choices import Role
+from gridgov.core.masking import mask_name, mask_phone
+from gridgov.core.scoping import get_visible_or_404, visible_to
+
+from .choices import OPEN_STATES, Capacity, Queue, State
+from .models import Assignment, Case, Notification
+from .notify import decrypt_phone
+from .scoping import GRID_READERS, held_roles, is_county_wide
+
+LIST_FIELDS = ("item", "grid", "lead_department")
+
+
+def visible_cases(user: Any) -> QuerySet[Case]:
+    return visible_to(user, Case)
+
+
+def _unit_only(user: Any) -> set[int]:
+    """The departments of a user who sees cases only as a unit's member (handler, grid guide); else empty."""
+    if is_county_wide(user):
+        return set()
+    held = held_roles(user)
+    if any(h.role in GRID_READERS for h in held):
+        return set()
+    return {
+        h.department_id for h in held if h.role in (Role.DEPT_HANDLER, Role.GRID_GUIDE) and h.department_id
+    }
+
+
+def queue_q(name: str, now: datetime, departments: set[int] | None = None) -> Q:
+    """The filter of a queue. For a unit's member, the sign and handling queues hold what their unit must do."""
+    open_ = Q(state__in=OPEN_STATES)
+    if name == Queue.TO_ACCEPT:
+        return Q(state=State.REPORTED)
+    if name == Queue.TO_DISPATCH:
+        return Q(state=State.REGISTERED)
+    if name == Queue.TO_SIGN:
+        if departments:
+            return Q(state__in=OPEN_STATES) & Q(
+                Exists(
+                    Assignment.objects.filter(
+                        case=OuterRef("pk"),
+                        active=True,
+                        signed_at__isnull=True,
+                        department_id__in=departments,
+                    )
+                )
+            )
+        return Q(state=State.DISPATCHED)
+    if name == Queue.HANDLING:
+        q = Q(state=State.HANDLING)
+        if departments:
+            q &= Q(
+                Exists(
+                    Assignment.objects.filter(case=OuterRef("pk"), active=True, department_id__in=departments)
+                )
+            )
+        return q
+    if name == Queue.TO_VERIFY:
+        return Q(state=State.HANDLED)
+    if name == Queue.DUE_SOON:
+        return open_ & Q(warn_at__lte=now, due_at__gt=now)
+    if name == Queue.OVERDUE:
+        return open_ & Q(due_at__lte=now)
+    if name == Queue.SUPERVISED:
+        return open_ & Q(supervised__gt=0)
+    raise ValueError(name)
+
+
+def queue(user: Any, name: str, now: datetime | None = None) -> QuerySet[Case]:
+    now = now or timezone.now()
+    return visible_cases(user).filter(queue_q(name, now, _unit_only(user))).select_related(*LIST_FIELDS)
+
+
+def queue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
+    """Every queue's count in one query."""
+    now = now or timezone.now()
+    departments = _unit_only(user)
+    aggregates = {name: Count("pk", filter=queue_q(name, now, departments)) for name in Queue.values}
+    return visible_cases(user).filter(state__in=OPEN_STATES).aggregate(**aggregates)
+
+
+@dataclass
+class CaseFilter:
+    state: list[str] | None = None
+    queue: str | None = None
+    item: str | None = None  # item code
+    module: str | None = None  # module code
+    grid: str | None = None  # grid code: its subtree
+    department: str | None = None  # department code (lead)
+    channel: str | None = None
+    number: str | None = None
+    phone: str | None = None  # exact, through the blind index
+    since: date | None = None
+    until: date | None = None
+    q: str | None = None  # text in description or address
+
+
+def case_list(user: Any, f: CaseFilter, now: datetime | None = None) -> QuerySet[Case]:
+    """The filtered list of a user's cases, newest first."""
+    now = now or timezone.now()
+    qs = visible_cases(user)
+    if f.queue:
+        qs = qs.filter(queue_q(f.queue, now, _unit_only(user)))
+    if f.state:
+        qs = qs.filter(state__in=f.state)
+    if f.item:
+        qs = qs.filter(item__code=f.item)
+    if f.module:
+        qs = qs.filter(item__module__code=f.module)
+    if f.grid:
+        from gridgov.grids.models import Grid
+
+        from .scoping import grid_filter
+
+        grid = visible_to(user, Grid).filter(code=f.grid).first()
+        qs = qs.filter(grid_filter(grid.path)) if grid is not None else qs.none()
+    if f.department:
+        qs = qs.filter(lead_department__code=f.department)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.number:
+        qs = qs.filter(number=f.number.strip())
+    if f.phone:
+        from .services import blind_index, normalise_phone
+
+        qs = qs.filter(reporter_phone_index=blind_index(normalise_phone(f.phone, "phone")))
+    tz = timezone.get_current_timezone()
+    if f.since:
+        qs = qs.filter(created_at__gte=datetime.combine(f.since, time.min, tz))
+    if f.until:
+        qs = qs.filter(created_at__lt=datetime.combine(f.until + timedelta(days=1), time.min, tz))
+    if f.q:
+        qs = qs.filter(Q(description__contains=f.q) | Q(address__contains=f.q))
+    return qs.select_related(*LIST_FIELDS).order_by("-id")
+
+
+def get_case(user: Any, number: str) -> Case:
+    """One case the user may see, or 404."""
+    return get_visible_or_404(user, Case.objects.select_related(*LIST_FIELDS, "reporter"), number=number)
+
+
+def colour(case: Case, now: datetime | None = None) -> str:
+    """green / yellow (80 % of the limit) / red (past it); empty when no clock runs."""
+    if case.due_at is None:
+        return ""
+    now = now or timezone.now()
+    if now >= case.due_at:
+        return "red"
+    if case.warn_at is not None and now >= case.warn_at:
+        return "yellow"
+    return "green"
+
+
+def reporter_visible(user: Any, case: Case) -> bool:
+    """Who may see (masked) who reported: operators; grid staff and heads of the grid unless confidential;
+    the reporter. Department staff, leaders and guides never see the reporter."""
+    if case.reporter_id is not None and case.reporter_id == user.pk:
+        return True
+    roles = {h.role for h in held_roles(user)}
+    if Role.OPERATOR in roles:
+        return True
+    return not case.confidential and bool(
+        roles & {Role.INFO_OFFICER, Role.GRID_SPECIALIST, Role.GRID_HEAD_L2}
+    )
+
+
+def reporter_of(user: Any, case: Case) -> dict[str, Any] | None:
+    """The reporter as `user` may see them (masked), or None."""
+    if not reporter_visible(user, case):
+        return None
+    from .notify import provider
+
+    name = (
+        provider().decrypt(bytes(case.reporter_name_enc), b"name").decode() if case.reporter_name_enc else ""
+    )
+    phone = decrypt_phone(case.reporter_phone_enc)
+    if case.reporter is not None:
+        name = name or case.reporter.full_name
+    return {
+        "kind": case.reporter_kind,
+        "name": mask_name(name) if name else "",
+        "phone": mask_phone(phone) if phone else "",
+    }
+
+
+def inbox(user: Any, *, unread: bool = False) -> QuerySet[Notification]:
+    qs = Notification.objects.filter(user=user).select_related("case")
+    return qs.filter(read_at__isnull=True) if unread else qs
+
+
+def capacities_label(capacity: str) -> str:
+    return str(Capacity(capacity).label) if capacity in Capacity.values else ""
