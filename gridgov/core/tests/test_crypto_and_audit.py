@@ -74,3 +74,24 @@ def test_audit_chain_detects_a_cut_tail():
     assert audit.verify_chain().reason == ""
     AuditRecord.objects.order_by("-id").first().delete()
     assert "ends early" in audit.verify_chain().reason
+
+
+@pytest.mark.django_db
+def test_audit_chain_detects_an_inserted_entry_and_bulk_appends_chain_like_single_ones():
+    for i in range(3):
+        audit.atomic_record("test.event", data={"i": i})
+    with transaction.atomic():
+        audit.record_many([audit.Entry("test.bulk", data={"i": i}) for i in range(4)])
+    assert audit.verify_chain().checked == 7 and audit.verify_chain().reason == ""
+    # A forger without the key copies a genuine link and puts it between two others.
+    second = AuditRecord.objects.order_by("id")[1]
+    forged = AuditRecord.objects.create(
+        created_at=second.created_at,
+        action="test.forged",
+        data={"i": 42},
+        prev_hash=second.hash,
+        hash="f" * 64,
+    )
+    AuditRecord.objects.filter(pk=forged.pk).update(id=second.pk + 1000)  # sorts after the genuine ones
+    report = audit.verify_chain()
+    assert report.broken_at == second.pk + 1000 and report.reason
