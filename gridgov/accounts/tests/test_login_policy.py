@@ -63,10 +63,27 @@ def test_unknown_user_is_refused_and_audited_without_saying_which_part_is_wrong(
     assert AuditRecord.objects.filter(action="login.failed", success=False).exists()
 
 
-def test_sessions_end_after_thirty_idle_minutes():
-    # The cookie lives 30 minutes and every request renews it: an idle timeout, not an absolute one.
+@pytest.mark.django_db
+def test_sessions_end_after_thirty_idle_minutes(client, django_user_model):
+    # The session lives 30 minutes and a request renews it (at most once a minute): an idle timeout.
+    from django.contrib.sessions.models import Session
+
+    from gridgov.accounts.middleware import RENEWED
+
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    user = django_user_model.objects.create_user("idle", password="Correct-Horse-9")
+    client.force_login(user)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    first = Session.objects.get(session_key=key).expire_date
+    client.get(reverse("home"))
+    assert Session.objects.get(session_key=key).expire_date == first  # renewed less than a minute ago
+    session = client.session
+    session[RENEWED] -= 61
+    session.save()
+    saved = Session.objects.get(session_key=key).expire_date
+    Session.objects.filter(session_key=key).update(expire_date=saved - dt.timedelta(minutes=10))
+    client.get(reverse("home"))
+    assert Session.objects.get(session_key=key).expire_date > saved - dt.timedelta(minutes=10)
 
 
 @pytest.mark.django_db
