@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 
 from gridgov.accounts.choices import AdminDuty, Role
 from gridgov.accounts.models import RoleAssignment, User
+from gridgov.cases.choices import Channel, State
+from gridgov.cases.models import Case
 from gridgov.catalog.models import Department, Item, ItemKind, Module
 from gridgov.grids.models import Grid, GridKind
 
@@ -42,7 +44,18 @@ def collect_stats() -> dict[str, Any]:
     items_by_kind = dict.fromkeys(ItemKind.values, 0)
     for r in Item.objects.values("kind").annotate(n=Count("id")):
         items_by_kind[r["kind"]] = r["n"]
+    cases_by_state = dict.fromkeys(State.values, 0)
+    for r in Case.objects.values("state").annotate(n=Count("id")).order_by():
+        cases_by_state[r["state"]] = r["n"]
+    cases_by_channel = dict.fromkeys(Channel.values, 0)
+    for r in Case.objects.values("channel").annotate(n=Count("id")).order_by():
+        cases_by_channel[r["channel"]] = r["n"]
     return {
+        "cases": {
+            "total": sum(cases_by_state.values()),
+            "by_state": cases_by_state,
+            "by_channel": cases_by_channel,
+        },
         "grids": {
             "total": sum(by_level.values()),
             "by_level": by_level,
@@ -68,7 +81,10 @@ def collect_stats() -> dict[str, Any]:
 
 
 class Command(BaseCommand):
-    help = "Print what the database holds: grids per level, users per role and admin duty, departments, modules, items."
+    help = (
+        "Print what the database holds: grids per level, users per role and admin duty, departments, modules, "
+        "items, cases per state and channel."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -110,6 +126,12 @@ class Command(BaseCommand):
         for kind, n in stats["items"]["by_kind"].items():
             row(str(ItemKind(kind).label), n)
         row(_("items"), stats["items"]["total"])
+        section(_("Cases"))
+        row(_("cases"), stats["cases"]["total"])
+        for state, n in stats["cases"]["by_state"].items():
+            row(str(State(state).label), n)
+        for channel, n in stats["cases"]["by_channel"].items():
+            row(str(Channel(channel).label), n)
         from gridgov.demo.seed import display_width, pad
 
         width = max(display_width(label) for label, _value in rows) + 2
