@@ -14,7 +14,9 @@ class Command(BaseCommand):
         parser.add_argument("--bind", default=os.environ.get("GRIDGOV_BIND", "127.0.0.1:8000"))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("GRIDGOV_WORKERS", "2")))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("GRIDGOV_THREADS", "4")))
-        parser.add_argument("--no-sweep", action="store_true", help="do not run the deadline sweep beside the server")
+        parser.add_argument(
+            "--no-sweep", action="store_true", help="do not run the deadline sweep beside the server"
+        )
 
     def handle(self, *args, bind, workers, threads, no_sweep=False, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
