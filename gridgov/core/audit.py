@@ -122,9 +122,14 @@ class ChainReport:
 
 
 def verify_chain() -> ChainReport:
-    """Recompute the chain from the first entry; report the first entry whose link does not hold."""
+    """Recompute the chain from the first entry; report the first entry whose link does not hold.
+
+    The head is read first: entries appended while the check runs chain on from it and are checked too,
+    and a chain that never reaches the head lost its tail."""
+    head = AuditHead.objects.filter(pk=1).values_list("last_hash", flat=True).first()
     prev = GENESIS
     checked = 0
+    reached_head = head is None or head == GENESIS
     for rec in AuditRecord.objects.order_by("id").iterator(chunk_size=2000):
         if rec.prev_hash != prev:
             return ChainReport(
@@ -138,8 +143,8 @@ def verify_chain() -> ChainReport:
             )
         prev = rec.hash
         checked += 1
-    head = AuditHead.objects.filter(pk=1).first()
-    if head and head.last_hash != prev:
+        reached_head = reached_head or rec.hash == head
+    if not reached_head:
         return ChainReport(
             checked, None, gettext_noop("the chain ends early (entries after the last one were removed)")
         )
