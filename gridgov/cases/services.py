@@ -27,7 +27,7 @@ from gridgov.grids.coords import check_crs
 from gridgov.grids.locator import locate
 from gridgov.grids.models import Grid
 
-from . import notify
+from . import notify, triage
 from .choices import (
     MACHINE_CHANNELS,
     OPEN_STATES,
@@ -361,6 +361,10 @@ def do_report(
             )
 
     routed = route(item, grid).lead if item is not None else None
+    # Free text only: triage's best guess is kept for the operator to confirm (and to learn from the choice).
+    suggestion = next(iter(triage.suggest(description, limit=1)), None) if item is None else None
+    if suggestion is not None and not Item.objects.filter(pk=suggestion.item_id, active=True).exists():
+        suggestion = None  # the model predates a change of the list
     try:
         with transaction.atomic(durable=True):
             case = Case.objects.create(
@@ -404,6 +408,10 @@ def do_report(
                 ip=ip,
             )
             store(case, checked, phase=EvidencePhase.REPORT, actor=actor, event=event, now=now)
+            if item is None and suggestion is not None:
+                TriageFeedback.objects.create(
+                    case=case, suggested_item_id=suggestion.item_id, confidence=suggestion.confidence, created_at=now
+                )
     except IntegrityError:
         # Two requests with the same key at the same moment: the first committed; answer with its case.
         if key is not None:
