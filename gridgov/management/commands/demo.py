@@ -1,5 +1,8 @@
 import os
+import subprocess
+import sys
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
@@ -49,6 +52,10 @@ class Command(BaseCommand):
         else:
             self.stdout.write(_("This database has no demo accounts."))
         self.stdout.write("")
+        if not settings.TRIAGE_MODEL_PATH.exists():
+            # Triage learns from the demo's closed cases; it takes a little while, so the server does not wait.
+            self.stdout.write(_("Training the triage model in the background (gridgov train-triage)…"))
+            subprocess.Popen([sys.executable, "-m", "gridgov.cli", "train-triage"], stdout=subprocess.DEVNULL)
         self.stdout.write(_("Open http://%(bind)s/ and sign in.") % {"bind": bind})
         self.stdout.flush()
         if not no_serve:
