@@ -55,6 +55,12 @@ def fresh_caches():
     calendar.invalidate()
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    """Evidence and other uploads of a test go to its own directory, never to the project's var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def small_tree(db):
     """Root 150621, towns 150621100/101, villages …200/201, level-3 grids …001/002; returns {code: Grid}."""

@@ -15,12 +15,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import RoleAssignment
+from gridgov.catalog.models import Stage
 from gridgov.core.crypto import provider
 
+from .choices import Card
 from .models import Case, Notification, Supporter
 
 log = logging.getLogger("gridgov.sms")
@@ -52,6 +55,18 @@ def render(kind: str, data: dict[str, Any]) -> str:
     if template is None:
         return kind
     values = {k: (str(v) if v is not None else "") for k, v in data.items()}
+    # Stored as values, shown as labels in the reader's language.
+    if data.get("card") in Card.values:
+        values["card"] = str(Card(data["card"]).label)
+    if data.get("stage") in Stage.values:
+        values["stage"] = str(Stage(data["stage"]).label)
+    if data.get("reason"):
+        # The sweep stores its reason as a message id; people's reasons pass through gettext unchanged.
+        reason = gettext(str(data["reason"]))
+        try:
+            values["reason"] = reason % values if "%(" in reason else reason
+        except (KeyError, ValueError, TypeError):
+            values["reason"] = reason
     try:
         return str(template) % values
     except (KeyError, ValueError, TypeError):

@@ -138,7 +138,7 @@ def case_list(user: Any, f: CaseFilter, now: datetime | None = None) -> QuerySet
     tz = timezone.get_current_timezone()
     if f.since:
         qs = qs.filter(created_at__gte=datetime.combine(f.since, time.min, tz))
-    if f.until:
+    if f.until and f.until < date.max:
         qs = qs.filter(created_at__lt=datetime.combine(f.until + timedelta(days=1), time.min, tz))
     if f.q:
         qs = qs.filter(Q(description__contains=f.q) | Q(address__contains=f.q))

@@ -256,6 +256,9 @@ def _reporter(report: Report, actor: Any) -> tuple[str, Any, str, str]:
     phone = normalise_phone(report.reporter_phone) if report.reporter_phone else ""
     name = _clean_text(report.reporter_name, "reporter_name", 50, required=False)
     if report.channel in MACHINE_CHANNELS:
+        # Alarms join open cases without asking: only staff (the device gateways' accounts) may send them.
+        if actor is None or not (actor.is_staff or any(h.role != "resident" for h in held_roles(actor))):
+            raise Invalid(_("Only device gateways may report through this channel."), field="channel")
         return ReporterKind.MACHINE, actor, "", ""
     if actor is None:
         if not phone:
@@ -305,7 +308,10 @@ def _place(report: Report) -> tuple[Grid, float | None, float | None]:
         return grid, None, None
     if report.address.strip():
         # An address alone is placed at the county; the banner's centre puts it in its grid on acceptance.
-        return Grid.objects.current().get(level=0), None, None
+        root = Grid.objects.current().filter(level=0).first()
+        if root is None:
+            raise Invalid(_("The county has no grids yet: give a point on the map."), field="address")
+        return root, None, None
     raise Invalid(_("Say where: a point on the map, a grid or an address."), field="location")
 
 
@@ -410,7 +416,10 @@ def do_report(
             store(case, checked, phase=EvidencePhase.REPORT, actor=actor, event=event, now=now)
             if item is None and suggestion is not None:
                 TriageFeedback.objects.create(
-                    case=case, suggested_item_id=suggestion.item_id, confidence=suggestion.confidence, created_at=now
+                    case=case,
+                    suggested_item_id=suggestion.item_id,
+                    confidence=suggestion.confidence,
+                    created_at=now,
                 )
     except IntegrityError:
         # Two requests with the same key at the same moment: the first committed; answer with its case.
@@ -517,7 +526,15 @@ class Step:
 def allowed_actions(user: Any, case: Case) -> list[str]:
     """The actions `user` may take on `case` now, in table order: what the workbench shows as buttons."""
     caps = capacities(user, case, case.grid.path, list(case.assignments.filter(active=True)))
-    return [t.action for t in BY_ACTION.values() if permits(t, caps, case.state, case.level)]
+    actions = [t.action for t in BY_ACTION.values() if permits(t, caps, case.state, case.level)]
+    # Buttons that would only be refused: a second rating, extension decisions with nothing pending.
+    hidden: set[str] = set()
+    if case.rating:
+        hidden.add(Action.EVALUATE)
+    if {Action.REQUEST_EXTENSION, Action.APPROVE_EXTENSION} & set(actions):
+        pending = Extension.objects.filter(case=case, state=ExtensionState.PENDING).exists()
+        hidden |= {Action.REQUEST_EXTENSION} if pending else {Action.APPROVE_EXTENSION, Action.DENY_EXTENSION}
+    return [a for a in actions if a not in hidden]
 
 
 def _require(t: Transition, step: Step) -> None:
@@ -1036,7 +1053,7 @@ def _supervise(case, t, step, *, actor, capacity, assignments, now) -> Effect:
     lead = [a.department for a in assignments if a.kind == AssignmentKind.LEAD]
 
     def tell(c: Case, e: CaseEvent) -> None:
-        data = {"card": Card(step.card).label, "reason": step.reason}
+        data = {"card": step.card, "reason": step.reason}
         _tell_units(c, lead, "supervision", data, now)
         if not lead:
             heads = notify.grid_users(

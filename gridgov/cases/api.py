@@ -1,0 +1,727 @@
+"""The case API: intake, lists and role-aware queues, a case's detail, workflow actions, "me too", evidence,
+the reporter's unmasking (audited) and the inbox.
+
+Parse, call a service or a selector, shape the answer. Every read starts from `visible_to`, so a case outside
+the caller's scope answers 404 exactly like a case that does not exist; a refusal of the case engine
+(`CaseError`) is answered by the API's exception handler with its status and `{code, message, field}`.
+
+Workflow actions and intake take `multipart/form-data` (fields + `files`), so that photos travel with them."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, overload
+
+from django.core import signing
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import File, Form, Query, Router, Status
+from ninja.files import UploadedFile
+
+from gridgov.accounts.choices import Role
+from gridgov.catalog.models import Item
+from gridgov.catalog.selectors import route
+from gridgov.core.audit import atomic_record
+from gridgov.core.crypto import provider
+from gridgov.core.scoping import visible_to
+
+from . import selectors, services
+from .choices import (
+    OPEN_STATES,
+    Action,
+    AssignmentKind,
+    Capacity,
+    Card,
+    Channel,
+    Colour,
+    EvidencePhase,
+    ExtensionState,
+    Queue,
+    Rating,
+    ReporterKind,
+    State,
+)
+from .errors import CaseError, Duplicate
+from .models import Case, CaseEvent, Comment, Evidence, Extension, Notification, Supervision
+from .notify import decrypt_phone, render
+from .schemas import (
+    ActionOut,
+    AssignmentOut,
+    Candidate,
+    CaseDetail,
+    CaseItem,
+    CaseListQuery,
+    CaseNumber,
+    CasePage,
+    CaseSummary,
+    CommentOut,
+    ConflictError,
+    DeadlineOut,
+    Error,
+    EventOut,
+    EvidenceOut,
+    ExtensionOut,
+    GridRef,
+    Id,
+    InboxPage,
+    InboxQuery,
+    InboxReadIn,
+    InboxReadOut,
+    IntakeOut,
+    ItemRef,
+    MeTooIn,
+    MeTooOut,
+    NotificationOut,
+    PageQuery,
+    QueueCount,
+    Ref,
+    ReporterFull,
+    ReporterOut,
+    ReportIn,
+    StepIn,
+    Suggestion,
+    SupervisionOut,
+    TriageQuery,
+    ValidationError,
+    WorkflowAction,
+)
+from .scoping import held_roles, staff_roles
+from .workflow import BY_ACTION
+
+router = Router(tags=["cases"])
+
+# What every operation may answer besides its success.
+READ_ERRORS: dict[int, Any] = {401: Error, 403: Error, 404: Error, 422: ValidationError}
+WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 409: ConflictError}
+
+ME_TOO_SALT = "gridgov.cases.me_too"
+ME_TOO_MAX_AGE = 24 * 3600
+EXCERPT = 80
+# The public copy's type from its stored name (HEIC becomes JPEG; the row keeps the original's type).
+PUBLIC_TYPES = {
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+}
+# Steps among staff: a resident reading their case sees that they happened, not their notes.
+INTERNAL_ACTIONS = frozenset(
+    {
+        Action.SUPERVISE,
+        Action.REQUEST_EXTENSION,
+        Action.APPROVE_EXTENSION,
+        Action.DENY_EXTENSION,
+        Action.ESCALATE,
+        Action.RETURN,
+        Action.REASSIGN,
+        Action.ASSIST_SIGN,
+        Action.ASSIST_FEEDBACK,
+        Action.ME_TOO,
+        Action.MERGE,
+    }
+)
+
+
+# ------------------------------------------------------------------------------------------------- errors
+
+
+def error_body(exc: CaseError) -> dict[str, Any]:
+    """The answer to a refusal of the case engine (the API's exception handler sends it with `exc.status`)."""
+    message = str(exc.message)
+    return {"code": exc.code, "message": message, "field": exc.field, "detail": message}
+
+
+def _refusal(message: str) -> dict[str, Any]:
+    return {"code": "not_allowed", "message": message, "field": "", "detail": message}
+
+
+# ------------------------------------------------------------------------------------------------- shaping
+
+
+@overload
+def _local(value: datetime) -> datetime: ...
+@overload
+def _local(value: datetime | None) -> datetime | None: ...
+def _local(value: datetime | None) -> datetime | None:
+    """A stored (UTC) time as shown: Asia/Shanghai, with its offset."""
+    return timezone.localtime(value) if value is not None else None
+
+
+def _label(choices: Any, value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
+
+def _name(user: Any) -> str:
+    return (user.full_name or user.username) if user is not None else ""
+
+
+def _ref(obj: Any) -> Ref | None:
+    return Ref(code=obj.code, name=obj.label) if obj is not None else None
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _item_fields(case: Case, now: datetime) -> dict[str, Any]:
+    colour = selectors.colour(case, now)
+    item = case.item
+    return {
+        "number": case.number,
+        "state": case.state,
+        "state_label": _label(State, case.state),
+        "colour": colour,
+        "colour_label": _label(Colour, colour) if colour else "",
+        "item": ItemRef(code=item.code, name=item.label) if item is not None else None,
+        "grid": GridRef(code=case.grid.code, name=case.grid.name, level=case.grid.level),
+        "lead_department": _ref(case.lead_department),
+        "channel": case.channel,
+        "channel_label": _label(Channel, case.channel),
+        "urgency": case.urgency,
+        "created_at": _local(case.created_at),
+        "due_at": _local(case.due_at),
+        "level": case.level,
+        "supervised": case.supervised,
+        "card": case.card,
+        "supporters_count": case.supporters_count,
+    }
+
+
+def _items(cases: Iterable[Case]) -> list[CaseItem]:
+    now = timezone.now()
+    return [CaseItem(**_item_fields(c, now)) for c in cases]
+
+
+def _page(qs: QuerySet[Case], page: PageQuery) -> CasePage:
+    """Keyset paging on the id, newest first: no COUNT of the whole list, one row more tells `has_more`."""
+    if page.before is not None:
+        qs = qs.filter(pk__lt=page.before)
+    rows = list(qs.order_by("-id")[: page.limit + 1])
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return CasePage(items=_items(rows), has_more=more, next_before=rows[-1].pk if more else None)
+
+
+def _summary(case: Case) -> CaseSummary:
+    return CaseSummary(
+        number=case.number,
+        state=case.state,
+        state_label=_label(State, case.state),
+        supporters_count=case.supporters_count,
+    )
+
+
+def _events(user: Any, case: Case, staff: bool) -> list[EventOut]:
+    out = []
+    events = visible_to(user, CaseEvent).filter(case=case).select_related("actor").order_by("seq")
+    for e in events:
+        internal = not staff and e.action in INTERNAL_ACTIONS
+        if not staff and e.action == Action.COMMENT and not e.data.get("public", True):
+            continue  # a note among staff
+        shown_actor = e.actor if e.actor is not None and (staff or e.actor_id == user.pk) else None
+        out.append(
+            EventOut(
+                seq=e.seq,
+                action=e.action,
+                action_label=_label(Action, e.action),
+                actor=_name(shown_actor) if shown_actor is not None else None,
+                capacity=e.capacity,
+                capacity_label=_label(Capacity, e.capacity) if e.capacity else "",
+                from_state=e.from_state,
+                to_state=e.to_state,
+                level=e.level,
+                note="" if internal else e.note,
+                data={} if internal else e.data,
+                created_at=_local(e.created_at),
+            )
+        )
+    return out
+
+
+def _evidence_type(ev: Evidence) -> str:
+    ext = ev.public.name[ev.public.name.rfind(".") :].lower() if "." in ev.public.name else ""
+    return PUBLIC_TYPES.get(ext) or mimetypes.guess_type(ev.public.name)[0] or ev.content_type
+
+
+def _actions(user: Any, case: Case) -> list[ActionOut]:
+    out = []
+    for action in services.allowed_actions(user, case):
+        requires = sorted("files" if f == "evidence" else f for f in BY_ACTION[action].requires)
+        out.append(ActionOut(action=action, label=_label(Action, action), requires=requires))
+    return out
+
+
+def _detail(request: HttpRequest, case: Case) -> CaseDetail:
+    user = request.user
+    now = timezone.now()
+    staff = staff_roles(user)
+    reporter = selectors.reporter_of(user, case)
+    evidence = [
+        EvidenceOut(
+            id=ev.pk,
+            phase=ev.phase,
+            phase_label=_label(EvidencePhase, ev.phase),
+            kind=ev.kind,
+            content_type=_evidence_type(ev),
+            url=reverse("api:case_evidence", kwargs={"number": case.number, "evidence_id": ev.pk}),
+            created_at=_local(ev.created_at),
+        )
+        for ev in visible_to(user, Evidence).filter(case=case).order_by("id")
+    ]
+    comments = [
+        CommentOut(
+            id=c.pk,
+            author=_name(c.author),
+            capacity=c.capacity,
+            capacity_label=_label(Capacity, c.capacity),
+            text=c.text,
+            public=c.public,
+            supervision=c.supervision_id,
+            created_at=_local(c.created_at),
+        )
+        for c in visible_to(user, Comment).filter(case=case).select_related("author").order_by("id")
+    ]
+    supervisions: list[SupervisionOut] = []
+    extensions: list[ExtensionOut] = []
+    if staff:
+        supervisions = [
+            SupervisionOut(
+                id=s.pk,
+                card=s.card,
+                card_label=_label(Card, s.card),
+                reason=s.reason,
+                stage=s.stage,
+                by=_name(s.by) if s.by is not None else None,
+                created_at=_local(s.created_at),
+            )
+            for s in Supervision.objects.filter(case=case).select_related("by").order_by("id")
+        ]
+        extensions = [
+            ExtensionOut(
+                id=x.pk,
+                minutes=x.minutes,
+                reason=x.reason,
+                state=x.state,
+                state_label=_label(ExtensionState, x.state),
+                requested_by=_name(x.requested_by),
+                requested_at=_local(x.requested_at),
+                decided_at=_local(x.decided_at),
+                decision_note=x.decision_note,
+            )
+            for x in Extension.objects.filter(case=case).select_related("requested_by").order_by("id")
+        ]
+    return CaseDetail(
+        **_item_fields(case, now),
+        description=case.description,
+        address=case.address,
+        lon=case.lon,
+        lat=case.lat,
+        stage=case.stage,
+        closed_at=_local(case.closed_at),
+        routed_department=_ref(case.routed_department),
+        rating=case.rating,
+        rating_label=_label(Rating, case.rating) if case.rating else "",
+        version=case.version,
+        reporter=ReporterOut(kind_label=_label(ReporterKind, reporter["kind"]), **reporter)
+        if reporter is not None
+        else None,
+        actions=_actions(user, case),
+        events=_events(user, case, staff),
+        deadlines=[
+            DeadlineOut(
+                stage=d.stage,
+                stage_label=d.get_stage_display(),
+                minutes=d.minutes,
+                started_at=_local(d.started_at),
+                due_at=_local(d.due_at),
+                paused_at=_local(d.paused_at),
+                done_at=_local(d.done_at),
+                met=d.met,
+            )
+            for d in case.deadlines.order_by("id")
+        ],
+        assignments=[
+            AssignmentOut(
+                department=Ref(code=a.department.code, name=a.department.label),
+                kind=a.kind,
+                kind_label=_label(AssignmentKind, a.kind),
+                active=a.active,
+                dispatched_at=_local(a.dispatched_at),
+                signed_at=_local(a.signed_at),
+                fed_back_at=_local(a.fed_back_at),
+                ended_at=_local(a.ended_at),
+            )
+            for a in case.assignments.select_related("department").order_by("id")
+        ],
+        evidence=evidence,
+        supervisions=supervisions,
+        extensions=extensions,
+        comments=comments,
+    )
+
+
+def _case_detail(request: HttpRequest, number: str) -> CaseDetail:
+    return _detail(request, selectors.get_case(request.user, number))
+
+
+def _visible_detail(request: HttpRequest, case: Case) -> CaseDetail | None:
+    try:
+        return _case_detail(request, case.number)
+    except Http404:
+        return None
+
+
+def _me_too_token(case: Case, user: Any) -> str:
+    return signing.dumps({"case": case.pk, "user": user.pk}, salt=ME_TOO_SALT, compress=True)
+
+
+def _token_names(token: str, case: Case, user: Any) -> bool:
+    if not token:
+        return False
+    try:
+        data = signing.loads(token, salt=ME_TOO_SALT, max_age=ME_TOO_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return isinstance(data, dict) and data.get("case") == case.pk and data.get("user") == user.pk
+
+
+def _candidates(exc: Duplicate, user: Any) -> list[Candidate]:
+    out = []
+    for c in exc.data.get("candidates", []):
+        case = c.case
+        text = " ".join(case.description.split())
+        out.append(
+            Candidate(
+                number=case.number,
+                excerpt=text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…",
+                distance_m=round(c.distance_m, 1),
+                supporters_count=case.supporters_count,
+                state=case.state,
+                state_label=_label(State, case.state),
+                me_too_token=_me_too_token(case, user),
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- intake
+
+
+@router.post(
+    "/",
+    response={200: IntakeOut, 201: IntakeOut, **WRITE_ERRORS},
+    url_name="case_intake",
+    summary="Report a case",
+)
+def intake(
+    request: HttpRequest,
+    payload: Form[ReportIn],
+    files: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+):
+    """Intake for every channel: 201 with the new case; 200 with the first case when the idempotency key was
+    seen before, or with the open case a device alarm joined. 409 `already_reported` offers the open cases
+    the report may be (`candidates`, nearest first): say "me too" to one (`POST /{number}/me-too` with its
+    `me_too_token`), or send the report again with `force=true`."""
+    key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
+    report = services.Report(
+        channel=payload.channel,
+        description=payload.description,
+        item=payload.item,
+        urgency=payload.urgency,
+        lon=payload.lon,
+        lat=payload.lat,
+        crs=payload.crs,
+        grid=payload.grid,
+        address=payload.address,
+        reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone,
+        confidential=payload.confidential,
+        idempotency_key=key,
+        files=files or [],
+        force=payload.force,
+    )
+    try:
+        result = services.do_report(report, actor=request.user, ip=_ip(request))
+    except Duplicate as exc:
+        return Status(409, {**error_body(exc), "candidates": _candidates(exc, request.user)})
+    out = IntakeOut(
+        created=result.created,
+        joined=result.joined,
+        summary=_summary(result.case),
+        case=_visible_detail(request, result.case),
+    )
+    return Status(201 if result.created else 200, out)
+
+
+# ------------------------------------------------------------------------------------------------- lists
+
+
+@router.get("/", response={200: CasePage, **READ_ERRORS}, url_name="case_list", summary="Cases")
+def case_list(request: HttpRequest, filters: Query[CaseListQuery], page: Query[PageQuery]):
+    """The cases the caller may see, newest first, filtered; paged by `before` (the `next_before` of the
+    previous page). `has_more` says whether another page follows (nothing counts the whole list)."""
+    f = selectors.CaseFilter(
+        state=[str(s) for s in filters.state] if filters.state else None,
+        queue=filters.queue,
+        item=filters.item,
+        module=filters.module,
+        grid=filters.grid,
+        department=filters.department,
+        channel=filters.channel,
+        number=filters.number,
+        phone=filters.phone,
+        since=filters.since,
+        until=filters.until,
+        q=filters.q,
+    )
+    return _page(selectors.case_list(request.user, f), page)
+
+
+@router.get(
+    "/queues", response={200: list[QueueCount], **READ_ERRORS}, url_name="case_queues", summary="Work queues"
+)
+def queues(request: HttpRequest):
+    """Every queue with the number of the caller's cases in it: 待受理, 待派遣, 待签收, 处置中, 待核查, 即将超期,
+    已超期, 督办中. For a department's member the sign and handling queues hold what their unit must do."""
+    counts = selectors.queue_counts(request.user)
+    return [QueueCount(name=q.value, label=str(q.label), count=counts.get(q.value) or 0) for q in Queue]
+
+
+@router.get(
+    "/queues/{name}", response={200: CasePage, **READ_ERRORS}, url_name="case_queue", summary="A work queue"
+)
+def queue(request: HttpRequest, name: Queue, page: Query[PageQuery]):
+    """The cases of one queue, newest first, paged like the list."""
+    return _page(selectors.queue(request.user, name), page)
+
+
+# ------------------------------------------------------------------------------------------------- inbox
+
+
+@router.get("/inbox", response={200: InboxPage, **READ_ERRORS}, url_name="case_inbox", summary="Inbox")
+def inbox(request: HttpRequest, filters: Query[InboxQuery], page: Query[PageQuery]):
+    """The caller's notifications, newest first, in the language of the request; `unread=true` for the
+    unread ones only."""
+    qs = selectors.inbox(request.user, unread=filters.unread)
+    if page.before is not None:
+        qs = qs.filter(pk__lt=page.before)
+    rows = list(qs.order_by("-id")[: page.limit + 1])
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return InboxPage(
+        items=[
+            NotificationOut(
+                id=n.pk,
+                kind=n.kind,
+                text=render(n.kind, n.data),
+                case=n.case.number if n.case is not None else None,
+                created_at=_local(n.created_at),
+                read_at=_local(n.read_at),
+            )
+            for n in rows
+        ],
+        has_more=more,
+        next_before=rows[-1].pk if more else None,
+        unread_count=selectors.inbox(request.user, unread=True).count(),
+    )
+
+
+@router.post(
+    "/inbox/read",
+    response={200: InboxReadOut, 400: Error, **READ_ERRORS},
+    url_name="case_inbox_read",
+    summary="Mark notifications read",
+)
+def inbox_read(request: HttpRequest, payload: InboxReadIn):
+    """Mark the caller's notifications `ids` read, or all of them with `all=true`."""
+    user: Any = request.user
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if not payload.all:
+        qs = qs.filter(pk__in=payload.ids)
+    marked = qs.update(read_at=timezone.now())
+    return InboxReadOut(marked=marked, unread_count=selectors.inbox(request.user, unread=True).count())
+
+
+# ------------------------------------------------------------------------------------------------- triage
+
+
+@router.get(
+    "/triage",
+    response={200: list[Suggestion], **READ_ERRORS},
+    url_name="case_triage",
+    summary="Suggest the item of a report (operators)",
+)
+def suggest(request: HttpRequest, query: Query[TriageQuery]):
+    """The likeliest items of the responsibility list for a report's text, best first, with the department
+    that would lead and the model's confidence (0–1). Empty without a trained model."""
+    if not any(h.role == Role.OPERATOR for h in held_roles(request.user)):
+        return Status(403, _refusal(_("Only command-centre operators may use triage.")))
+    from . import triage  # scikit-learn loads on the first suggestion, not with the API
+
+    ranked = triage.suggest(query.text, limit=query.limit)
+    items = Item.objects.in_bulk([s.item_id for s in ranked])
+    out = []
+    for s in ranked:
+        item = items.get(s.item_id)
+        if item is None:
+            continue
+        out.append(
+            Suggestion(
+                item=ItemRef(code=item.code, name=item.label),
+                department=_ref(route(item, None).lead),
+                confidence=round(s.confidence, 4),
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- one case
+
+
+@router.get("/{number}", response={200: CaseDetail, **READ_ERRORS}, url_name="case_detail", summary="A case")
+def detail(request: HttpRequest, number: CaseNumber):
+    """The case with its history, clocks, units, evidence and conversation, the reporter as the caller may
+    see them (masked; null when not), and the `actions` the caller may take now."""
+    return _case_detail(request, number)
+
+
+@router.post(
+    "/{number}/actions/{action}",
+    response={200: CaseDetail, **WRITE_ERRORS},
+    url_name="case_action",
+    summary="Take a workflow action",
+)
+def take_action(
+    request: HttpRequest,
+    number: CaseNumber,
+    action: WorkflowAction,
+    step: Form[StepIn],
+    files: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+    before_files: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+):
+    """One step of the workflow (the transition table says who may take which action from which state and
+    which fields it requires). Answers the case as it is now. 403: the caller sees the case but may not take
+    this action; 409: not in this state, or changed meanwhile (`expected_version`); 422: a field is missing or
+    wrong (`field` names it)."""
+    services.do_transition(
+        number,
+        str(action.value),
+        services.Step(
+            reason=step.reason,
+            note=step.note,
+            files=files or [],
+            before_files=before_files or [],
+            unit=step.unit,
+            assisting=step.assisting,
+            card=step.card,
+            rating=step.rating,
+            minutes=step.minutes,
+            into=step.into,
+            extension=step.extension,
+            item=step.item,
+            urgency=step.urgency,
+            grid=step.grid,
+            public=step.public,
+            supervision=step.supervision,
+            expected_version=step.expected_version,
+        ),
+        actor=request.user,
+        ip=_ip(request),
+    )
+    return _case_detail(request, number)
+
+
+@router.post(
+    "/{number}/me-too",
+    response={200: MeTooOut, **WRITE_ERRORS},
+    url_name="case_me_too",
+    summary='Say "me too"',
+)
+def me_too(request: HttpRequest, number: CaseNumber, payload: Form[MeTooIn]):
+    """Join an open case instead of reporting it again: the caller is told of its progress and counted among
+    its supporters. The case is one the caller sees, or one offered to them by an "already reported" answer
+    (its `me_too_token`). Answers the public summary only."""
+    case = Case.objects.filter(number=number, state__in=OPEN_STATES).first()
+    if case is None:
+        raise Http404
+    user = request.user
+    if not (
+        _token_names(payload.token, case, user) or selectors.visible_cases(user).filter(pk=case.pk).exists()
+    ):
+        raise Http404
+    result = services.do_me_too(case, actor=user, ip=_ip(request))
+    return MeTooOut(**_summary(result.case).dict(), joined=result.joined)
+
+
+@router.get(
+    "/{number}/evidence/{evidence_id}",
+    response={200: None, **READ_ERRORS},
+    url_name="case_evidence",
+    summary="An evidence file (public copy)",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The public copy (metadata removed)",
+                "content": {
+                    t: {"schema": {"type": "string", "format": "binary"}} for t in PUBLIC_TYPES.values()
+                },
+            }
+        }
+    },
+)
+def evidence(request: HttpRequest, number: CaseNumber, evidence_id: Id):
+    """The public copy of a photo or video of the case: no location or device metadata. The original stays
+    internal."""
+    case = selectors.get_case(request.user, number)
+    ev = visible_to(request.user, Evidence).filter(case=case, pk=evidence_id).first()
+    if ev is None:
+        raise Http404
+    try:
+        handle = ev.public.open("rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404 from exc
+    ext = ev.public.name[ev.public.name.rfind(".") :] if "." in ev.public.name else ""
+    response = FileResponse(
+        handle, content_type=_evidence_type(ev), filename=f"{case.number}-{ev.pk}{ext}", as_attachment=False
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@router.post(
+    "/{number}/reporter/unmask",
+    response={200: ReporterFull, **READ_ERRORS},
+    url_name="case_unmask_reporter",
+    summary="Show who reported (operators; audited)",
+)
+def unmask_reporter(request: HttpRequest, number: CaseNumber):
+    """The reporter's full name and phone, for an operator who must call them back. Every call is written to
+    the audit log."""
+    user = request.user
+    case = selectors.get_case(user, number)
+    if not any(h.role == Role.OPERATOR for h in held_roles(user)) or not selectors.reporter_visible(
+        user, case
+    ):
+        return Status(403, _refusal(_("Only command-centre operators may see who reported.")))
+    name = (
+        provider().decrypt(bytes(case.reporter_name_enc), b"name").decode() if case.reporter_name_enc else ""
+    )
+    if not name and case.reporter is not None:
+        name = case.reporter.full_name
+    atomic_record(
+        "case.unmask_reporter", actor=user, target=case, data={"number": case.number}, ip=_ip(request)
+    )
+    return ReporterFull(
+        kind=case.reporter_kind,
+        kind_label=_label(ReporterKind, case.reporter_kind),
+        name=name,
+        phone=decrypt_phone(case.reporter_phone_enc),
+    )
