@@ -121,7 +121,7 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         for e in exc.errors
     ]
     first = problems[0] if problems else {"field": "", "message": _("This value is not valid.")}
-    label = FIELD_LABELS.get(first["field"], first["field"])
+    label = FIELD_LABELS.get(str(first["field"]), first["field"])
     message = (
         _("%(field)s: %(problem)s") % {"field": label, "problem": first["message"]}
         if first["field"]

@@ -300,7 +300,7 @@ def _place(report: Report) -> tuple[Grid, float | None, float | None]:
         where = locate(lon, lat)
         if where.outside:
             raise Invalid(_("This place lies outside the county's grids."), field="lon")
-        return Grid.objects.get(pk=where.grid_id), lon, lat
+        return Grid.objects.get(pk=int(where.grid_id or 0)), lon, lat
     if report.grid:
         grid = Grid.objects.current().filter(code=report.grid.strip()).first()
         if grid is None:
@@ -615,7 +615,7 @@ def do_transition(
         # Claim the case first (compare-and-set on its version): of two people acting at the same moment,
         # the second fails here, before any of its effects is written.
         _bump(current, now)
-        effect = EFFECTS[action](
+        effect = EFFECTS[Action(action)](
             current, t, step, actor=actor, capacity=capacity, assignments=assignments, now=now
         )
         from_state = current.state
@@ -711,6 +711,7 @@ def _accept(case: Case, t: Transition, step: Step, *, actor, capacity, assignmen
     item = case.item
     if step.item:
         item = _item(step.item)
+        assert item is not None  # _item refuses an unknown code
         changes.update(item_id=item.pk, item_obj=item)
     if item is None:
         raise Invalid(_("Choose the item of the responsibility list before registering."), field="item")
@@ -727,7 +728,9 @@ def _accept(case: Case, t: Transition, step: Step, *, actor, capacity, assignmen
         changes.update(grid=grid, **_grid_ids(grid))
     # The accepting centre answers for the case from now on: a town's (1) or the banner's (0).
     levels = [
-        h.grid_level for h in held_roles(actor) if h.role == "operator" and grid.path.startswith(h.grid_path)
+        h.grid_level
+        for h in held_roles(actor)
+        if h.role == "operator" and h.grid_level is not None and grid.path.startswith(h.grid_path)
     ]
     level = min(case.level, max(min(levels, default=1), 0), 1)
     changes["level"] = level

@@ -98,11 +98,12 @@ def _write(kind: str, claimed: list[tuple[int, int, str]], now: datetime) -> int
             version=F("version") + 1, supervised=F("supervised") + 1, overdue=True, updated_at=now
         )
         Case.objects.filter(pk__in=live_ids, card="").update(card=Card.YELLOW)
-    cases = list(
-        Case.objects.filter(pk__in=live_ids).values(
+    cases: list[dict[str, Any]] = [
+        dict(row)
+        for row in Case.objects.filter(pk__in=live_ids).values(
             "id", "number", "state", "level", "version", "grid_id", "grid_l1_id", "grid_l3_id"
         )
-    )
+    ]
     if not cases:
         return 0
     action = Action.ESCALATE if escalating else Action.SUPERVISE
