@@ -531,6 +531,11 @@ def allowed_actions(user: Any, case: Case) -> list[str]:
     hidden: set[str] = set()
     if case.rating:
         hidden.add(Action.EVALUATE)
+    if case.reporter_kind != ReporterKind.ANONYMOUS and Capacity.REPORTER not in caps:
+        hidden |= {
+            Action.EVALUATE,
+            Action.DISPUTE,
+        }  # the operator may not speak for a reporter with an account
     if {Action.REQUEST_EXTENSION, Action.APPROVE_EXTENSION} & set(actions):
         pending = Extension.objects.filter(case=case, state=ExtensionState.PENDING).exists()
         hidden |= {Action.REQUEST_EXTENSION} if pending else {Action.APPROVE_EXTENSION, Action.DENY_EXTENSION}
@@ -609,7 +614,11 @@ def do_transition(
     _require(t, step)
     files = _check_evidence(step.files, "files")
     before = _check_evidence(step.before_files, "before_files")
-    capacity = sorted(caps & t.who)[0] if actor is not None else Capacity.SYSTEM
+    held = caps & t.who
+    # One capacity is recorded: the reporter's own voice first, else the first in a stable order.
+    capacity = (
+        (Capacity.REPORTER if Capacity.REPORTER in held else sorted(held)[0]) if actor else Capacity.SYSTEM
+    )
     now = now or timezone.now()
     with transaction.atomic(durable=not connection.in_atomic_block):
         # Claim the case first (compare-and-set on its version): of two people acting at the same moment,
@@ -1067,7 +1076,14 @@ def _supervise(case, t, step, *, actor, capacity, assignments, now) -> Effect:
     return Effect(None, changes, {"card": step.card, "supervision": sup.pk}, after=[tell])
 
 
+def _on_behalf(case: Case, capacity: str) -> None:
+    """Operators rate and dispute only for reporters without an account; the others speak for themselves."""
+    if capacity == Capacity.OPERATOR and case.reporter_kind != ReporterKind.ANONYMOUS:
+        raise NotAllowed(_("The reporter rates and disputes this case from their own account."))
+
+
 def _evaluate(case, t, step, *, actor, capacity, assignments, now) -> Effect:
+    _on_behalf(case, capacity)
     if step.rating not in Rating.values:
         raise Invalid(_("Rate satisfied, basically satisfied or unsatisfied."), field="rating")
     if case.rating:
@@ -1076,6 +1092,7 @@ def _evaluate(case, t, step, *, actor, capacity, assignments, now) -> Effect:
 
 
 def _dispute(case, t, step, *, actor, capacity, assignments, now) -> Effect:
+    _on_behalf(case, capacity)
     staff = notify.grid_users([case.grid_l3_id], ["info_officer", "grid_specialist"]) + notify.grid_users(
         [case.grid_l1_id], ["operator"]
     )

@@ -27,6 +27,7 @@ from gridgov.core.outbox import publish_many
 
 from .choices import OPEN_STATES, Action, AssignmentKind, Capacity, Card
 from .models import Assignment, Case, CaseEvent, Deadline, Notification, Supervision
+from .workflow import ESCALATABLE
 
 BATCH = 5000
 # Stored untranslated: the reason is shown in the reader's language.
@@ -85,7 +86,9 @@ def _write(kind: str, claimed: list[tuple[int, int, str]], now: datetime) -> int
     escalating = kind == "escalate"
     live = Case.objects.filter(pk__in=ids, state__in=OPEN_STATES)
     if escalating:
-        live = live.filter(level__gt=0)  # the banner is the top of the ladder
+        # As the transition table allows (a handled case waits for verification, not for a higher level),
+        # and the banner is the top of the ladder.
+        live = Case.objects.filter(pk__in=ids, state__in=ESCALATABLE, level__gt=0)
     if connection.features.has_select_for_update:
         live = live.select_for_update()
     live_ids = list(live.values_list("id", flat=True))

@@ -181,14 +181,29 @@ TABLE: tuple[Transition, ...] = (
         frozenset({C.LEADER, C.GRID_HEAD_L1, C.OPERATOR, C.SYSTEM}),
         frozenset({"card", "reason"}),
     ),
-    Transition(Action.EVALUATE, frozenset({S.CLOSED}), None, frozenset({C.REPORTER}), frozenset({"rating"})),
+    # An operator records the rating or the dispute of a reporter known by phone only (12345 回访).
     Transition(
-        Action.DISPUTE, frozenset({S.CLOSED}), S.HANDLED, frozenset({C.REPORTER}), frozenset({"reason"})
+        Action.EVALUATE,
+        frozenset({S.CLOSED}),
+        None,
+        frozenset({C.REPORTER, C.OPERATOR}),
+        frozenset({"rating"}),
+    ),
+    Transition(
+        Action.DISPUTE,
+        frozenset({S.CLOSED}),
+        S.HANDLED,
+        frozenset({C.REPORTER, C.OPERATOR}),
+        frozenset({"reason"}),
     ),
     Transition(Action.COMMENT, COMMENTABLE, None, EVERYONE, frozenset({"note"})),
 )
 
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TABLE}
+
+# Events that are not rows of the table because they are not taken on the case by someone in a capacity:
+# `report` (intake opens the case), `me_too` (a supporter joins it) and `merge` recorded on the surviving case
+# (its supporters grew); none of them changes the state.
 
 # Who answers for a case at each level of the ladder grid (3) → village (2) → town (1) → banner (0).
 RESPONSIBLE_AT_LEVEL: dict[int, str] = {3: C.GRID_STAFF, 2: C.GRID_HEAD_L2, 1: C.OPERATOR, 0: C.OPERATOR}

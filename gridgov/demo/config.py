@@ -119,6 +119,8 @@ class DemoConfig:
     residents: int = 300
     mediators: int = 373  # volunteer mediators (乡贤) over level-2 grids
     volunteers: int = 200
+    # History: cases reported over the last six months (gridgov.demo.history), in every state.
+    cases: int = 30_000
     # Where the outline is centred; None: the middle of the bounding box.
     centre: tuple[float, float] | None = None
 
@@ -151,6 +153,7 @@ class DemoConfig:
             residents=6,
             mediators=5,
             volunteers=4,
+            cases=400,
             centre=(109.95, 40.28),
         )
 

@@ -1,4 +1,5 @@
-"""Write the demo county to the database: the responsibility list, the grid tree, the people and their roles.
+"""Write the demo county to the database: the responsibility list, the grid tree, the people and their roles,
+and six months of cases (`gridgov.demo.history`).
 
 One transaction: a failed seed leaves nothing behind. The grid tree goes through `do_create_grids` (one call
 for the whole tree); users and role assignments are bulk-inserted, with the one demo password hashed once
@@ -28,6 +29,7 @@ from gridgov.grids.services import do_create_grids
 
 from .config import DemoConfig
 from .county import CountyPlan, build_county
+from .history import HistoryReport, seed_history
 from .people import DEMO_ACCOUNTS, PeoplePlan, plan_people
 
 # Shared by every demo account (printed by `gridgov demo`). It passes the password validators in settings.
@@ -50,6 +52,7 @@ class SeedReport:
     assignments: int = 0
     plan: CountyPlan | None = None
     people: PeoplePlan | None = None
+    history: HistoryReport | None = None
 
 
 def seed_demo(
@@ -145,6 +148,13 @@ def seed_demo(
             for role, grid, dept in planned.assignments
         ]
         RoleAssignment.objects.bulk_create(assignments, batch_size=2000)
+        t = lap("users", t)
+
+        history = None
+        if config.cases:
+            say(_("Writing %(count)d cases of the last six months…") % {"count": config.cases})
+            history = seed_history(config)
+            lap("history", t)
         audit.record(
             "demo.seed",
             actor=actor,
@@ -153,9 +163,9 @@ def seed_demo(
                 "grids": len(grids),
                 "users": len(users),
                 "assignments": len(assignments),
+                "cases": history.cases if history else 0,
             },
         )
-        lap("users", t)
     return SeedReport(
         seed=config.seed,
         seconds=time.perf_counter() - started,
@@ -165,6 +175,7 @@ def seed_demo(
         assignments=len(assignments),
         plan=plan,
         people=people,
+        history=history,
     )
 
 
