@@ -225,13 +225,13 @@ def _events(user: Any, case: Case, staff: bool) -> list[EventOut]:
         internal = not staff and e.action in INTERNAL_ACTIONS
         if not staff and e.action == Action.COMMENT and not e.data.get("public", True):
             continue  # a note among staff
-        shown_actor = e.actor if e.actor is not None and (staff or e.actor_id == user.pk) else None
+        shown = selectors.shown_name(user, case, e.actor, e.capacity, e.action)
         out.append(
             EventOut(
                 seq=e.seq,
                 action=e.action,
                 action_label=_label(Action, e.action),
-                actor=_name(shown_actor) if shown_actor is not None else None,
+                actor=shown,
                 capacity=e.capacity,
                 capacity_label=_label(Capacity, e.capacity) if e.capacity else "",
                 from_state=e.from_state,
@@ -278,7 +278,7 @@ def _detail(request: HttpRequest, case: Case) -> CaseDetail:
     comments = [
         CommentOut(
             id=c.pk,
-            author=_name(c.author),
+            author=selectors.shown_name(user, case, c.author, c.capacity) or "",
             capacity=c.capacity,
             capacity_label=_label(Capacity, c.capacity),
             text=c.text,
@@ -707,9 +707,7 @@ def unmask_reporter(request: HttpRequest, number: CaseNumber):
     the audit log."""
     user = request.user
     case = selectors.get_case(user, number)
-    if not any(h.role == Role.OPERATOR for h in held_roles(user)) or not selectors.reporter_visible(
-        user, case
-    ):
+    if not selectors.may_unmask(user, case):
         return Status(403, _refusal(_("Only command-centre operators may see who reported.")))
     name = (
         provider().decrypt(bytes(case.reporter_name_enc), b"name").decode() if case.reporter_name_enc else ""

@@ -16,7 +16,7 @@ from gridgov.core.scoping import get_visible_or_404, visible_to
 from .choices import OPEN_STATES, Capacity, Queue, State
 from .models import Assignment, Case, Notification
 from .notify import decrypt_phone
-from .scoping import GRID_READERS, held_roles, is_county_wide
+from .scoping import GRID_READERS, covers, grid_filter, held_roles, is_county_wide, staff_roles
 
 LIST_FIELDS = ("item", "grid", "lead_department")
 
@@ -121,8 +121,6 @@ def case_list(user: Any, f: CaseFilter, now: datetime | None = None) -> QuerySet
     if f.grid:
         from gridgov.grids.models import Grid
 
-        from .scoping import grid_filter
-
         grid = visible_to(user, Grid).filter(code=f.grid).first()
         qs = qs.filter(grid_filter(grid.path)) if grid is not None else qs.none()
     if f.department:
@@ -134,7 +132,12 @@ def case_list(user: Any, f: CaseFilter, now: datetime | None = None) -> QuerySet
     if f.phone:
         from .services import blind_index, normalise_phone
 
-        qs = qs.filter(reporter_phone_index=blind_index(normalise_phone(f.phone, "phone")))
+        # Searching by phone tells who reported: only operators, only in their centre's grids.
+        areas = [h.grid_path for h in held_roles(user) if h.role == Role.OPERATOR and h.grid_path]
+        area_q = Q(pk__in=[])
+        for path in areas:
+            area_q |= grid_filter(path)
+        qs = qs.filter(area_q, reporter_phone_index=blind_index(normalise_phone(f.phone, "phone")))
     tz = timezone.get_current_timezone()
     if f.since:
         qs = qs.filter(created_at__gte=datetime.combine(f.since, time.min, tz))
@@ -162,17 +165,42 @@ def colour(case: Case, now: datetime | None = None) -> str:
     return "green"
 
 
+def _covering_roles(user: Any, case: Case) -> set[str]:
+    """The user's roles whose grid holds the case: a role elsewhere opens nothing here."""
+    return {h.role for h in held_roles(user) if covers(h, case, case.grid.path)}
+
+
 def reporter_visible(user: Any, case: Case) -> bool:
-    """Who may see (masked) who reported: operators; grid staff and heads of the grid unless confidential;
-    the reporter. Department staff, leaders and guides never see the reporter."""
+    """Who may see (masked) who reported: operators whose centre holds the case; its grid's staff and level-2
+    head unless the reporter asked for confidentiality; the reporter. Departments, guides, leaders and
+    administrators never see the reporter."""
     if case.reporter_id is not None and case.reporter_id == user.pk:
         return True
-    roles = {h.role for h in held_roles(user)}
+    roles = _covering_roles(user, case)
     if Role.OPERATOR in roles:
         return True
     return not case.confidential and bool(
         roles & {Role.INFO_OFFICER, Role.GRID_SPECIALIST, Role.GRID_HEAD_L2}
     )
+
+
+def may_unmask(user: Any, case: Case) -> bool:
+    """Only an operator whose centre holds the case sees the reporter in full (to call them back)."""
+    return Role.OPERATOR in _covering_roles(user, case)
+
+
+def shown_name(user: Any, case: Case, person: Any, capacity: str, action: str = "") -> str | None:
+    """How a person acting on a case is named to `user`: staff by name; a resident (the reporter, a
+    supporter) masked, and only to those who may see the reporter; oneself always."""
+    if person is None:
+        return None
+    name = person.full_name or person.username
+    if person.pk == user.pk:
+        return name
+    public = action == "me_too" or (capacity == Capacity.REPORTER and case.reporter_kind != "staff")
+    if not public:
+        return name if staff_roles(user) else None
+    return mask_name(name) if reporter_visible(user, case) else None
 
 
 def reporter_of(user: Any, case: Case) -> dict[str, Any] | None:

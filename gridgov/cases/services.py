@@ -343,7 +343,7 @@ def do_report(
     if key is not None:
         existing = Case.objects.filter(idempotency_key=key).first()
         if existing is not None:
-            return _replay(existing, actor)
+            return _replay(existing, actor, report.reporter_phone)
     description = _clean_text(report.description, "description", MAX_DESCRIPTION, required=True)
     address = _clean_text(report.address, "address", 300, required=False)
     item = _item(report.item)
@@ -426,14 +426,24 @@ def do_report(
         if key is not None:
             existing = Case.objects.filter(idempotency_key=key).first()
             if existing is not None:
-                return _replay(existing, actor)
+                return _replay(existing, actor, report.reporter_phone)
         raise
     return IntakeResult(case=case, created=True)
 
 
-def _replay(case: Case, actor: Any) -> IntakeResult:
-    # A key is the client's own: somebody else's key must not reveal their case.
-    if case.reporter_id is not None and (actor is None or case.reporter_id != actor.pk):
+def _replay(case: Case, actor: Any, phone: str = "") -> IntakeResult:
+    # A key is the client's own: somebody else's key must not reveal their case. Who sent the first report
+    # is the actor of its first event (staff taking a call, a device, a resident's account).
+    sender = CaseEvent.objects.filter(case=case, seq=1).values_list("actor_id", flat=True).first()
+    if actor is None:  # an anonymous client (Open311) proves itself with the same phone number
+        same = (
+            bool(phone)
+            and sender is None
+            and case.reporter_phone_index == blind_index(normalise_phone(phone))
+        )
+    else:
+        same = sender == actor.pk
+    if not same:
         raise Conflict(_("This idempotency key was used for another report."), field="idempotency_key")
     return IntakeResult(case=case, created=False)
 

@@ -169,3 +169,29 @@ def test_suspension_pauses_the_clock(world):
     case.refresh_from_db()
     assert case.state == State.REGISTERED
     assert timezone.localtime(case.due_at) == timezone.localtime(due) + dt.timedelta(days=1)
+
+
+@pytest.mark.django_db
+def test_an_idempotency_key_replays_only_for_whoever_sent_it(world):
+    from gridgov.cases.errors import Conflict
+
+    call = Report(
+        Channel.HOTLINE, "井盖缺失", item="011001", lon=109.01, lat=40.05, reporter_phone="13800001111"
+    )
+    first = do_report(Report(**{**call.__dict__, "idempotency_key": "hot-1"}), actor=world.operator)
+    assert (
+        do_report(Report(**{**call.__dict__, "idempotency_key": "hot-1"}), actor=world.operator).case
+        == first.case
+    )
+    with pytest.raises(Conflict):
+        do_report(Report(**{**call.__dict__, "idempotency_key": "hot-1"}), actor=world.resident)
+    web = Report(
+        Channel.OPEN311, "路灯坏了", item="011001", lon=109.03, lat=40.05, reporter_phone="13900002222"
+    )
+    anon = do_report(Report(**{**web.__dict__, "idempotency_key": "o311-1"}), actor=None)
+    assert do_report(Report(**{**web.__dict__, "idempotency_key": "o311-1"}), actor=None).case == anon.case
+    with pytest.raises(Conflict):
+        do_report(
+            Report(**{**web.__dict__, "reporter_phone": "13900003333", "idempotency_key": "o311-1"}),
+            actor=None,
+        )
