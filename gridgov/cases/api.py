@@ -371,13 +371,6 @@ def _case_detail(request: HttpRequest, number: str) -> CaseDetail:
     return _detail(request, selectors.get_case(request.user, number))
 
 
-def _visible_detail(request: HttpRequest, case: Case) -> CaseDetail | None:
-    try:
-        return _case_detail(request, case.number)
-    except Http404:
-        return None
-
-
 def _me_too_token(case: Case, user: Any) -> str:
     return signing.dumps({"case": case.pk, "user": user.pk}, salt=ME_TOO_SALT, compress=True)
 
@@ -451,11 +444,13 @@ def intake(
         result = services.do_report(report, actor=request.user, ip=_ip(request))
     except Duplicate as exc:
         return Status(409, {**error_body(exc), "candidates": _candidates(exc, request.user)})
+    # The receipt, not the whole case page: intake must stay cheap (the app asks for the page when it shows it).
+    visible = visible_to(request.user, Case).filter(pk=result.case.pk).exists()
     out = IntakeOut(
         created=result.created,
         joined=result.joined,
         summary=_summary(result.case),
-        case=_visible_detail(request, result.case),
+        case=CaseItem(**_item_fields(result.case, timezone.now())) if visible else None,
     )
     return Status(201 if result.created else 200, out)
 

@@ -145,8 +145,8 @@ class IntakeOut(Schema):
     # Joined an open case instead ("me too" of a device alarm).
     joined: bool
     summary: CaseSummary
-    # The case as the caller may see it (null when the caller may not see it).
-    case: CaseDetail | None
+    # The case as a list shows it (null when the caller may not see it); GET /{number} for the whole page.
+    case: CaseItem | None
 
 
 class MeTooIn(Schema):

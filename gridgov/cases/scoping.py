@@ -87,7 +87,10 @@ def case_q(user: Any) -> Q | None:
                 Exists(Assignment.objects.filter(case=OuterRef("pk"), department_id=h.department_id))
             )
         elif h.role == Role.RESIDENT:
-            q |= Q(reporter=user) | Q(Exists(Supporter.objects.filter(case=OuterRef("pk"), user=user)))
+            # A union of two indexed lookups: an OR with EXISTS would scan every case.
+            own = Case.objects.filter(reporter=user).order_by().values("pk")
+            joined = Supporter.objects.filter(user=user).order_by().values("case_id")
+            q |= Q(pk__in=own.union(joined))
     return q
 
 
@@ -100,19 +103,19 @@ def _cases(user: Any, qs: models.QuerySet) -> models.QuerySet:
 @register(CaseEvent)
 def _events(user: Any, qs: models.QuerySet) -> models.QuerySet:
     q = case_q(user)
-    return qs if q is None else qs.filter(case__in=Case.objects.filter(q).values("pk"))
+    return qs if q is None else qs.filter(Exists(Case.objects.filter(q, pk=OuterRef("case_id"))))
 
 
 @register(Evidence)
 def _evidence(user: Any, qs: models.QuerySet) -> models.QuerySet:
     q = case_q(user)
-    return qs if q is None else qs.filter(case__in=Case.objects.filter(q).values("pk"))
+    return qs if q is None else qs.filter(Exists(Case.objects.filter(q, pk=OuterRef("case_id"))))
 
 
 @register(Comment)
 def _comments(user: Any, qs: models.QuerySet) -> models.QuerySet:
     q = case_q(user)
-    qs = qs if q is None else qs.filter(case__in=Case.objects.filter(q).values("pk"))
+    qs = qs if q is None else qs.filter(Exists(Case.objects.filter(q, pk=OuterRef("case_id"))))
     if not staff_roles(user):
         qs = qs.filter(public=True)  # residents read the conversation with them, not the staff's notes
     return qs

@@ -241,6 +241,7 @@ def _hotline(world: Any, png: bytes, letter: str, *, confidential: bool) -> str:
     )
     assert response.status_code == 201, response.content
     body = response.json()
+    body["case"] = client.get(f"/api/cases/{body['case']['number']}").json()
     assert body["case"]["reporter"] == {
         "kind": "anonymous",
         "kind_label": body["case"]["reporter"]["kind_label"],
