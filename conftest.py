@@ -45,14 +45,17 @@ def small_tree_specs(towns: int = 2, villages: int = 2, grids: int = 2) -> list[
 @pytest.fixture(autouse=True)
 def fresh_caches():
     """Tests roll their transactions back, so cache generations can repeat: start each test with fresh caches."""
+    from gridgov.catalog.selectors import invalidate_cache
     from gridgov.core import calendar
     from gridgov.grids import locator
 
     locator.invalidate()
     calendar.invalidate()
+    invalidate_cache()
     yield
     locator.invalidate()
     calendar.invalidate()
+    invalidate_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -112,7 +112,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers go on while one writer commits; IMMEDIATE takes the write lock up front, so two
     # writers queue on the busy timeout instead of failing half-way through a transaction.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept: opening one per request (and checkpointing the WAL when the last one closes)
+    # costs more than many a request itself.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",

@@ -39,8 +39,16 @@ class Case(models.Model):
     # Bumped by every change: the compare-and-set guard of `cases.services`.
     version = models.PositiveIntegerField(_("version"), default=1)
 
+    # Foreign keys without their own index where a composite index below starts with them: every index costs
+    # every update (the sweep touches thousands of cases at once).
     item = models.ForeignKey(
-        Item, verbose_name=_("item"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Item,
+        verbose_name=_("item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
     description = models.TextField(_("description"))
@@ -65,6 +73,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     # What routing suggested at intake (the operator may dispatch elsewhere).
     routed_department = models.ForeignKey(
@@ -74,11 +83,19 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
 
     reporter_kind = models.CharField(_("reporter kind"), max_length=10, choices=ReporterKind.choices)
     reporter = models.ForeignKey(
-        USER, verbose_name=_("reporter"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("reporter"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     # Personal data: SM4-GCM at rest, a blind index (HMAC-SM3) for exact search by phone.
     reporter_name_enc = models.BinaryField(
@@ -87,9 +104,7 @@ class Case(models.Model):
     reporter_phone_enc = models.BinaryField(
         _("reporter phone (encrypted)"), null=True, blank=True, editable=False
     )
-    reporter_phone_index = models.CharField(
-        _("reporter phone index"), max_length=64, blank=True, db_index=True
-    )
+    reporter_phone_index = models.CharField(_("reporter phone index"), max_length=64, blank=True)
     # The reporter asked to stay confidential: only operators see who reported.
     confidential = models.BooleanField(_("confidential reporter"), default=False)
     idempotency_key = models.CharField(_("idempotency key"), max_length=80, null=True, blank=True)
@@ -101,6 +116,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     supporters_count = models.PositiveIntegerField(_("supporters"), default=0)
 
@@ -138,8 +154,13 @@ class Case(models.Model):
             models.Index(fields=["grid_l1_id", "state", "-id"], name="case_l1_state"),
             models.Index(fields=["grid_l2_id", "state", "-id"], name="case_l2_state"),
             models.Index(fields=["grid_l3_id", "state", "-id"], name="case_l3_state"),
+            # Newest first in a subtree, whatever the state.
+            models.Index(fields=["grid_l1_id", "-id"], name="case_l1"),
+            models.Index(fields=["grid_l2_id", "-id"], name="case_l2"),
+            models.Index(fields=["grid_l3_id", "-id"], name="case_l3"),
             models.Index(fields=["state", "-id"], name="case_state"),
             models.Index(fields=["lead_department", "state", "-id"], name="case_dept_state"),
+            models.Index(fields=["reporter_phone_index"], name="case_phone"),
             # Duplicates: the same item, recently reported.
             models.Index(fields=["item", "created_at"], name="case_item_time"),
             models.Index(fields=["due_at"], condition=Q(due_at__isnull=False), name="case_due"),

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridgov.catalog.models import Department, Item, Stage, Urgency
 from gridgov.catalog.packaged import load_catalog_data
-from gridgov.catalog.selectors import route, time_limit
+from gridgov.catalog.selectors import active_item, lead_department, route, time_limit
 from gridgov.core import audit, outbox
 from gridgov.core.calendar import add_working_time, working_time_between
 from gridgov.core.crypto import provider
@@ -118,10 +118,10 @@ def _limits(item: Item | None, stage: str, urgency: str) -> int:
     return time_limit(item, stage, urgency)
 
 
-def _start_clock(case: Case, stage: str, now: datetime) -> Deadline:
-    minutes = _limits(case.item, stage, case.urgency)
-    deadline = Deadline.objects.create(
-        case=case,
+def _clock(item: Item | None, urgency: str, stage: str, now: datetime) -> Deadline:
+    """A stage's clock starting now (not saved): the limit in working time and its three marks."""
+    minutes = _limits(item, stage, urgency)
+    return Deadline(
         stage=stage,
         minutes=minutes,
         started_at=now,
@@ -129,6 +129,12 @@ def _start_clock(case: Case, stage: str, now: datetime) -> Deadline:
         due_at=add_working_time(now, timedelta(minutes=minutes)),
         escalate_at=add_working_time(now, timedelta(minutes=minutes * settings.CASE_ESCALATE_SHARE)),
     )
+
+
+def _start_clock(case: Case, stage: str, now: datetime) -> Deadline:
+    deadline = _clock(case.item, case.urgency, stage, now)
+    deadline.case = case
+    deadline.save(force_insert=True)
     return deadline
 
 
@@ -318,7 +324,7 @@ def _place(report: Report) -> tuple[Grid, float | None, float | None]:
 def _item(code: str | None) -> Item | None:
     if not code:
         return None
-    item = Item.objects.filter(code=code.strip(), active=True).prefetch_related("limits").first()
+    item = active_item(code.strip())
     if item is None:
         raise Invalid(
             _("The responsibility list has no active item %(code)s.") % {"code": code}, field="item"
@@ -366,11 +372,12 @@ def do_report(
                 data={"candidates": candidates},
             )
 
-    routed = route(item, grid).lead if item is not None else None
+    routed = lead_department(item, grid) if item is not None else None
     # Free text only: triage's best guess is kept for the operator to confirm (and to learn from the choice).
     suggestion = next(iter(triage.suggest(description, limit=1)), None) if item is None else None
     if suggestion is not None and not Item.objects.filter(pk=suggestion.item_id, active=True).exists():
         suggestion = None  # the model predates a change of the list
+    clock = _clock(item, urgency, Stage.REGISTER, now)
     try:
         with transaction.atomic(durable=True):
             case = Case.objects.create(
@@ -396,12 +403,12 @@ def do_report(
                 idempotency_key=key,
                 created_at=now,
                 updated_at=now,
+                stage=clock.stage,
+                warn_at=clock.warn_at,
+                due_at=clock.due_at,
             )
-            deadline = _start_clock(case, Stage.REGISTER, now)
-            Case.objects.filter(pk=case.pk).update(
-                stage=deadline.stage, warn_at=deadline.warn_at, due_at=deadline.due_at
-            )
-            case.stage, case.warn_at, case.due_at = deadline.stage, deadline.warn_at, deadline.due_at
+            clock.case = case
+            clock.save(force_insert=True)
             event = _event(
                 case,
                 Action.REPORT,

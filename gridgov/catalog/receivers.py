@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from gridgov.grids.models import Grid
 from gridgov.grids.signals import grid_adjusted
 
-from .models import RoutingRule
+from .models import Department, Item, RoutingRule, TimeLimit
+from .selectors import invalidate_cache
 
 
 @receiver(grid_adjusted, dispatch_uid="catalog.routing_rules_follow_grids")
@@ -42,3 +44,11 @@ def move_routing_rules(sender: Any, *, mapping: dict[int, list[int]], **kwargs: 
             )
     RoutingRule.objects.bulk_create(new_rules)
     RoutingRule.objects.filter(pk__in=[r.pk for r in rules]).delete()
+
+
+@receiver(post_save, dispatch_uid="catalog.cache_save")
+@receiver(post_delete, dispatch_uid="catalog.cache_delete")
+def forget_cached_catalog(sender: Any, **kwargs: Any) -> None:
+    """A change of the responsibility list or of the routing clears this process's intake cache."""
+    if sender in (Item, TimeLimit, RoutingRule, Department):
+        invalidate_cache()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,3 +114,36 @@ def search_items(user: Any, text: str, *, limit: int = 20) -> list[Item]:
     # Exact code, then name starting with the text, then the rest in code order.
     matches.sort(key=lambda i: (i.code != text, not i.name.startswith(text), i.code))
     return matches[:limit]
+
+
+# ----------------------------------------------------------------------------------- intake's fast path
+# Intake reads the same items and routes again and again; each process keeps what it read for a short while.
+# A change in this process clears it at once (receivers.py); other processes see it within CACHE_SECONDS.
+CACHE_SECONDS = 30.0
+_cache: dict[Any, tuple[float, Any]] = {}
+
+
+def _cached(key: Any, compute: Any) -> Any:
+    hit = _cache.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    value = compute()
+    _cache[key] = (now, value)
+    return value
+
+
+def invalidate_cache() -> None:
+    _cache.clear()
+
+
+def active_item(code: str) -> Item | None:
+    """The active item with this code, its time limits prefetched (shared read-only between requests)."""
+    return _cached(
+        ("item", code), lambda: Item.objects.filter(code=code, active=True).prefetch_related("limits").first()
+    )
+
+
+def lead_department(item: Item, grid: Any) -> Department:
+    """`route(item, grid).lead`, kept for a short while."""
+    return _cached(("lead", item.pk, getattr(grid, "pk", None)), lambda: route(item, grid).lead)

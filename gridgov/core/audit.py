@@ -39,6 +39,16 @@ def _entry(rec: AuditRecord) -> dict[str, Any]:
     }
 
 
+def _locked_head() -> AuditHead:
+    """The chain's head, locked until the commit (writers append one at a time)."""
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        # The first writer ever creates it; ON CONFLICT DO NOTHING lets two first writers both go on.
+        AuditHead.objects.bulk_create([AuditHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True)
+        head = AuditHead.objects.select_for_update().get(pk=1)
+    return head
+
+
 def record(
     action: str,
     *,
@@ -51,9 +61,7 @@ def record(
     """Append one audit entry. Call it inside the transaction that makes the change it records."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
-    # The first writer ever creates the head; ON CONFLICT DO NOTHING lets two first writers both go on.
-    AuditHead.objects.bulk_create([AuditHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True)
-    head = AuditHead.objects.select_for_update().get(pk=1)
+    head = _locked_head()
     actor_id = getattr(actor, "pk", None)
     rec = AuditRecord(
         created_at=timezone.now(),
@@ -96,8 +104,7 @@ def record_many(entries: list[Entry]) -> int:
         raise RuntimeError("audit.record_many() must run inside the transaction of the change it records")
     if not entries:
         return 0
-    AuditHead.objects.bulk_create([AuditHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True)
-    head = AuditHead.objects.select_for_update().get(pk=1)
+    head = _locked_head()
     prev = head.last_hash
     now = timezone.now()
     fields = [AuditRecord._meta.get_field("actor" if c == "actor_id" else c) for c in COLUMNS]
