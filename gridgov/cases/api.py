@@ -445,7 +445,10 @@ def intake(
     except Duplicate as exc:
         return Status(409, {**error_body(exc), "candidates": _candidates(exc, request.user)})
     # The receipt, not the whole case page: intake must stay cheap (the app asks for the page when it shows it).
-    visible = visible_to(request.user, Case).filter(pk=result.case.pk).exists()
+    visible = (
+        result.case.reporter_id == request.user.pk
+        or visible_to(request.user, Case).filter(pk=result.case.pk).exists()
+    )
     out = IntakeOut(
         created=result.created,
         joined=result.joined,

@@ -87,7 +87,13 @@ def queue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     departments = _unit_only(user)
     aggregates = {name: Count("pk", filter=queue_q(name, now, departments)) for name in Queue.values}
-    return visible_cases(user).filter(state__in=OPEN_STATES).aggregate(**aggregates)
+    base = visible_cases(user).filter(state__in=OPEN_STATES)
+    if departments:
+        # A unit's work is what it holds now: its active assignments (indexed), not all it ever held.
+        base = base.filter(
+            Exists(Assignment.objects.filter(case=OuterRef("pk"), active=True, department_id__in=departments))
+        )
+    return base.aggregate(**aggregates)
 
 
 @dataclass

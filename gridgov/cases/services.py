@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridgov.catalog.models import Department, Item, Stage, Urgency
 from gridgov.catalog.packaged import load_catalog_data
-from gridgov.catalog.selectors import active_item, lead_department, route, time_limit
+from gridgov.catalog.selectors import active_item, lead_department_id, route, time_limit
 from gridgov.core import audit, outbox
 from gridgov.core.calendar import add_working_time, working_time_between
 from gridgov.core.crypto import provider
@@ -372,7 +372,7 @@ def do_report(
                 data={"candidates": candidates},
             )
 
-    routed = lead_department(item, grid) if item is not None else None
+    routed_id = lead_department_id(item, grid) if item is not None else None
     # Free text only: triage's best guess is kept for the operator to confirm (and to learn from the choice).
     suggestion = next(iter(triage.suggest(description, limit=1)), None) if item is None else None
     if suggestion is not None and not Item.objects.filter(pk=suggestion.item_id, active=True).exists():
@@ -393,7 +393,7 @@ def do_report(
                 grid=grid,
                 **_grid_ids(grid),
                 level=min(grid.level, 3),
-                routed_department=routed,
+                routed_department_id=routed_id,
                 reporter_kind=kind,
                 reporter=account,
                 reporter_name_enc=encrypt_text(name, b"name"),

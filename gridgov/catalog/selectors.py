@@ -144,6 +144,20 @@ def active_item(code: str) -> Item | None:
     )
 
 
-def lead_department(item: Item, grid: Any) -> Department:
-    """`route(item, grid).lead`, kept for a short while."""
-    return _cached(("lead", item.pk, getattr(grid, "pk", None)), lambda: route(item, grid).lead)
+def lead_department_id(item: Item, grid: Any) -> int:
+    """The id of `route(item, grid).lead` without a query: the county's routing rules (a few dozen rows) are
+    kept for a short while and matched here by the same precedence as `route`."""
+    rules = _cached(
+        ("rules",),
+        lambda: list(RoutingRule.objects.values_list("grid_id", "item_id", "module_id", "department_id")),
+    )
+    depth = {grid_id: n for n, grid_id in enumerate(_grid_ids(grid))}
+    best: tuple[tuple[bool, int], int] | None = None
+    for grid_id, item_id, module_id, department_id in rules:
+        if grid_id not in depth:
+            continue
+        if item_id == item.pk or (item_id is None and module_id == item.module_id):
+            rank = (item_id is not None, depth[grid_id])
+            if best is None or rank > best[0]:
+                best = (rank, department_id)
+    return best[1] if best is not None else item.lead_department_id

@@ -78,3 +78,19 @@ def test_stage_limits_in_working_minutes(catalog, django_assert_num_queries):
     assert time_limits(rubbish)[("handle", "urgent")] == 420
     with pytest.raises(ValueError, match="stage"):
         time_limit(rubbish, "close", "normal")
+
+
+@pytest.mark.django_db
+def test_intake_s_cached_routing_agrees_with_route_and_sees_a_new_rule_at_once(catalog, small_tree):
+    from gridgov.catalog.selectors import lead_department_id
+
+    cover, sewer = Item.objects.get(code="031001"), Item.objects.get(code="031002")
+    module = Module.objects.get(code="03")
+    leaf = small_tree["150621100200002"]
+    assert lead_department_id(cover, leaf) == route(cover, leaf).lead.pk == dept("ZJ").pk
+    RoutingRule.objects.create(grid=small_tree["150621100"], module=module, department=dept("HW"))
+    RoutingRule.objects.create(grid=small_tree["150621"], item=cover, department=dept("GD"))
+    RoutingRule.objects.create(grid=small_tree["150621100200"], item=cover, department=dept("ZF"))
+    for item in (cover, sewer):
+        for grid in small_tree.values():
+            assert lead_department_id(item, grid) == route(item, grid).lead.pk, (item.code, grid.code)
