@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
@@ -9,7 +10,15 @@ admin.site.site_header = _("gridgov administration")
 admin.site.site_title = _("gridgov")
 admin.site.index_title = _("Administration")
 
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers and monitors: the process answers (no database, no session)."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("", home, name="home"),
     path("accounts/", include("gridgov.accounts.urls")),
     path("grids/", include("gridgov.grids.urls")),
