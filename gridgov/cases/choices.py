@@ -134,6 +134,7 @@ class ExtensionState(models.TextChoices):
     PENDING = "pending", _("pending")
     APPROVED = "approved", _("approved")
     DENIED = "denied", _("denied")
+    LAPSED = "lapsed", _("lapsed (the case moved on before a decision)")
 
 
 class Queue(models.TextChoices):

@@ -632,6 +632,8 @@ def do_transition(
     files = _check_evidence(step.files, "files")
     before = _check_evidence(step.before_files, "before_files")
     held = caps & t.who
+    if t.at_level:  # the capacity that answers at the case's level is the one that acted
+        held &= {RESPONSIBLE_AT_LEVEL.get(current.level, ""), Capacity.SYSTEM}
     # One capacity is recorded: the reporter's own voice first, else the first in a stable order.
     capacity = (
         (Capacity.REPORTER if Capacity.REPORTER in held else sorted(held)[0]) if actor else Capacity.SYSTEM
@@ -665,6 +667,11 @@ def do_transition(
         if changes:
             Case.objects.filter(pk=current.pk).update(**changes)
             current.refresh_from_db()
+        if to_state not in (State.DISPATCHED, State.HANDLING, State.SUSPENDED):
+            # Nobody can decide a request once its case left the unit's hands.
+            Extension.objects.filter(case=current, state=ExtensionState.PENDING).update(
+                state=ExtensionState.LAPSED, decided_at=now
+            )
         event = _event(
             current,
             action,
@@ -1032,8 +1039,9 @@ def _decide_extension(case, t, step, *, actor, capacity, assignments, now) -> Ef
     )
     changes: dict[str, Any] = {}
     if approve:
-        deadline = Deadline.objects.get(pk=ext.deadline_id)
-        if deadline.done_at is None:
+        # The time is for the work under way: the clock running now, even if the unit signed meanwhile.
+        deadline = Deadline.objects.filter(case=case, done_at__isnull=True).first()
+        if deadline is not None:
             shifted = _shift(deadline, timedelta(minutes=ext.minutes))
             Deadline.objects.filter(pk=deadline.pk).update(minutes=F("minutes") + ext.minutes, **shifted)
             changes.update(warn_at=shifted["warn_at"], due_at=shifted["due_at"])

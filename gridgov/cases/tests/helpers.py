@@ -12,7 +12,15 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from gridgov.cases.choices import CLOSED_STATES, OPEN_STATES, Action, AssignmentKind, Capacity, State
+from gridgov.cases.choices import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    Action,
+    AssignmentKind,
+    Capacity,
+    ReporterKind,
+    State,
+)
 from gridgov.cases.models import (
     Assignment,
     Case,
@@ -111,9 +119,16 @@ def act(world: Any, number: str, action: str, who: str | None, **step: Any) -> C
 
 
 def case_in(
-    world: Any, state: str, *, level: int | None = None, via: str | None = None, png: Any = None
+    world: Any,
+    state: str,
+    *,
+    level: int | None = None,
+    via: str | None = None,
+    png: Any = None,
+    reporter: str = "resident",
 ) -> Case:
-    """A case of world.grid, reported by world.resident, driven by the real services into `state`.
+    """A case of world.grid, reported by world.resident (`reporter="phone"`: by a caller known by phone only,
+    through the operator), driven by the real services into `state`.
 
     `level`: the responsible level (reported cases: 3 → 0 by escalation; accepted ones: 1, or 0 when the
     banner's centre accepts). `via`: for `suspended` the state it is suspended from (default registered); for
@@ -126,10 +141,13 @@ def case_in(
         act(world, n, Action.DISPUTE, "resident", reason="没有处理好")
         return Case.objects.get(number=n)
     if state == S.SUSPENDED:
-        case = case_in(world, via or S.REGISTERED, level=level, png=png)
+        case = case_in(world, via or S.REGISTERED, level=level, png=png, reporter=reporter)
         act(world, case.number, Action.SUSPEND, "operator", reason="等待天气")
         return Case.objects.get(pk=case.pk)
-    case = report_case(world)
+    if reporter == "phone":
+        case = report_case(world, world.operator, channel="hotline", reporter_phone="13800001111")
+    else:
+        case = report_case(world, getattr(world, reporter))
     n = case.number
     if state == S.REPORTED:
         for responsible, up in ((3, "specialist"), (2, "l2head"), (1, "operator")):
@@ -198,15 +216,18 @@ def expected_visible(world: Any, case: Case, name: str) -> bool:
     return any(name in UNIT_MEMBERS.get(code, ()) for code in ever)
 
 
-def may(t: Transition, held: frozenset[str], level: int) -> bool:
-    """Whether holding `held` entitles to `t` at `level` (the state aside): the table, read independently."""
+def may(t: Transition, held: frozenset[str], case: Case) -> bool:
+    """Whether holding `held` entitles to `t` on `case` (its state aside): the table, read independently, and
+    the one rule beside it — an operator rates and disputes only for a reporter known by phone only."""
     mine = held & t.who
+    if t.action in (Action.EVALUATE, Action.DISPUTE) and case.reporter_kind != ReporterKind.ANONYMOUS:
+        mine -= {C.OPERATOR}
     if not mine:
         return False
     if t.at_level:
-        if t.action == Action.ESCALATE and level <= 0:
+        if t.action == Action.ESCALATE and case.level <= 0:
             return False
-        return C.SYSTEM in mine or RESPONSIBLE_AT_LEVEL[level] in mine
+        return C.SYSTEM in mine or RESPONSIBLE_AT_LEVEL[case.level] in mine
     return True
 
 
