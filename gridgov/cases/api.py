@@ -446,7 +446,8 @@ def intake(
         return Status(409, {**error_body(exc), "candidates": _candidates(exc, request.user)})
     # The receipt, not the whole case page: intake must stay cheap (the app asks for the page when it shows it).
     visible = (
-        result.case.reporter_id == request.user.pk
+        # A resident always sees their own report (no query); staff see what their scope holds.
+        (result.case.reporter_kind == ReporterKind.RESIDENT and result.case.reporter_id == request.user.pk)
         or visible_to(request.user, Case).filter(pk=result.case.pk).exists()
     )
     out = IntakeOut(
