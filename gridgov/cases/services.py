@@ -667,8 +667,8 @@ def do_transition(
         if changes:
             Case.objects.filter(pk=current.pk).update(**changes)
             current.refresh_from_db()
-        if to_state not in (State.DISPATCHED, State.HANDLING, State.SUSPENDED):
-            # Nobody can decide a request once its case left the unit's hands.
+        if action == Action.REASSIGN or to_state not in (State.DISPATCHED, State.HANDLING, State.SUSPENDED):
+            # Nobody can decide a request once its case left the unit's hands (or went to another unit).
             Extension.objects.filter(case=current, state=ExtensionState.PENDING).update(
                 state=ExtensionState.LAPSED, decided_at=now
             )
@@ -1128,14 +1128,15 @@ def _dispute(case, t, step, *, actor, capacity, assignments, now) -> Effect:
 
     return Effect(
         t.target,
+        # The unsatisfied verdict stays in the event; the case may be rated afresh once it closes again.
         {
-            "rating": Rating.UNSATISFIED,
-            "rated_at": now,
+            "rating": "",
+            "rated_at": None,
             "disputed": F("disputed") + 1,
             "closed_at": None,
             "resolved_level": None,
         },
-        {},
+        {"rating": Rating.UNSATISFIED},
         after=[tell],
     )
 

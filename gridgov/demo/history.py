@@ -1013,11 +1013,22 @@ class _Engine:
 
     def dispute(self, c: _Story, at: dt.datetime) -> None:
         p = self.enter(c, self.clock.pos(at), at)
-        c.rating, c.rated = Rating.UNSATISFIED, at
+        # As the service does: the unsatisfied verdict is the event's; the case may be rated again later.
+        c.rating, c.rated = "", None
         c.disputed += 1
         c.closed, c.resolved_level = None, None
         note = self.rng.choice(DISPUTE_REASONS)
-        self.move(c, Action.DISPUTE, p, c.reporter, Capacity.REPORTER, to=State.HANDLED, note=note, at=at)
+        self.move(
+            c,
+            Action.DISPUTE,
+            p,
+            c.reporter,
+            Capacity.REPORTER,
+            to=State.HANDLED,
+            note=note,
+            data={"rating": Rating.UNSATISFIED},
+            at=at,
+        )
 
     # -- the stories
     def live(self, c: _Story) -> None:

@@ -349,6 +349,9 @@ def case_problems(case: Case) -> list[str]:
         p.append(f"{n}: {case.state} with lead units {leads}, lead department {case.lead_department_id}")
     if case.state in (S.REPORTED, S.REGISTERED, *CLOSED_STATES) and active:
         p.append(f"{n}: {case.state} with {active} active assignments")
+    pending = Extension.objects.filter(case=case, state="pending").count()
+    if pending > 1 or (pending and case.state not in (S.DISPATCHED, S.HANDLING, S.SUSPENDED)):
+        p.append(f"{n}: {case.state} with {pending} extension requests waiting")
     supporters = Supporter.objects.filter(case=case).count()
     if case.supporters_count != supporters:
         p.append(f"{n}: supporters_count {case.supporters_count}, {supporters} supporters")

@@ -359,3 +359,15 @@ def test_a_closed_case_has_no_extension_request_waiting(world, png_bytes):
     act(world, n, Action.VERIFY_PASS, "specialist")
     assert Case.objects.get(pk=case.pk).state == S.CLOSED
     assert not Extension.objects.filter(case=case, state=ExtensionState.PENDING).exists()
+
+
+def test_a_reassigned_case_lets_its_new_unit_ask_for_time(world, png_bytes):
+    """The request of a unit the case was taken from lapses like one of a unit that returned it: the new lead
+    unit asks for its own time, and the operator decides that one."""
+    case = case_in(world, S.HANDLING, png=png_bytes)
+    n = case.number
+    act(world, n, Action.REQUEST_EXTENSION, "handler", reason="材料未到", minutes=600)
+    act(world, n, Action.REASSIGN, "operator", unit="ZF", reason="不属于环卫")
+    assert not Extension.objects.filter(case=case, state=ExtensionState.PENDING).exists()
+    act(world, n, Action.REQUEST_EXTENSION, "assistant", reason="需要勘察", minutes=60)
+    assert Extension.objects.get(case=case, state=ExtensionState.PENDING).requested_by == world.assistant

@@ -113,8 +113,10 @@ def check_history(now: dt.datetime) -> dict[str, int]:
                 assert (e.data["from_level"], e.data["to_level"]) == (level, level - 1) == (level, e.level), (
                     where
                 )
-            if e.action in (Action.EVALUATE, Action.DISPUTE):
-                rating = e.data.get("rating", "unsatisfied")
+            if e.action == Action.EVALUATE:
+                rating = e.data["rating"]
+            if e.action == Action.DISPUTE:
+                rating = ""  # the verdict is the dispute's; the case may be rated again once closed
             if e.action == Action.SUPERVISE:
                 card = e.data["card"]
                 strongest = card if CARD_RANK[card] > CARD_RANK[strongest] else strongest
