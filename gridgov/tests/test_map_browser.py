@@ -57,7 +57,7 @@ def click_grid(page, code: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_drill_down_to_a_level3_grid_and_see_its_people(live_server):
+def test_drill_down_to_a_level3_grid_and_see_its_people(live_server, working_hours):
     # The database work happens before Playwright starts: its sync API runs an event loop in this thread,
     # and Django refuses ORM calls from a thread with a running loop.
     seed_demo(DemoConfig.small())
