@@ -107,7 +107,7 @@ def record_many(entries: list[Entry]) -> int:
     head = _locked_head()
     prev = head.last_hash
     now = timezone.now()
-    fields = [AuditRecord._meta.get_field("actor" if c == "actor_id" else c) for c in COLUMNS]
+    fields: list[Any] = [AuditRecord._meta.get_field("actor" if c == "actor_id" else c) for c in COLUMNS]
     rows = []
     for e in entries:
         actor_id = getattr(e.actor, "pk", None)
