@@ -11,7 +11,6 @@ admin.site.site_title = _("gridgov")
 admin.site.index_title = _("Administration")
 
 
-
 def healthz(request: HttpRequest) -> HttpResponse:
     """For load balancers and monitors: the process answers (no database, no session)."""
     return HttpResponse("ok", content_type="text/plain")
