@@ -306,7 +306,8 @@ def _place(report: Report) -> tuple[Grid, float | None, float | None]:
         where = locate(lon, lat)
         if where.outside:
             raise Invalid(_("This place lies outside the county's grids."), field="lon")
-        return Grid.objects.get(pk=int(where.grid_id or 0)), lon, lat
+        # Not the boundary: a polygon of hundreds of points is parsed for nothing on every report.
+        return Grid.objects.defer("geometry").get(pk=int(where.grid_id or 0)), lon, lat
     if report.grid:
         grid = Grid.objects.current().filter(code=report.grid.strip()).first()
         if grid is None:
@@ -598,7 +599,7 @@ def do_transition(
     if t is None:
         raise Invalid(_("Unknown action %(action)s.") % {"action": action}, field="action")
     number = case if isinstance(case, str) else case.number
-    base = Case.objects.select_related("grid", "item")
+    base = Case.objects.select_related("grid", "item").defer("grid__geometry")
     if actor is not None:
         base = visible_to(actor, base)
     current = base.filter(number=number).first()
