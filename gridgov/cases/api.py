@@ -27,7 +27,6 @@ from gridgov.accounts.choices import Role
 from gridgov.catalog.models import Item
 from gridgov.catalog.selectors import route
 from gridgov.core.audit import atomic_record
-from gridgov.core.crypto import provider
 from gridgov.core.scoping import visible_to
 
 from . import selectors, services
@@ -48,7 +47,8 @@ from .choices import (
 )
 from .errors import CaseError, Duplicate
 from .models import Case, CaseEvent, Comment, Evidence, Extension, Notification, Supervision
-from .notify import decrypt_phone, render
+from .notify import render
+from .personal import reporter_identity
 from .schemas import (
     ActionOut,
     AssignmentOut,
@@ -708,11 +708,7 @@ def unmask_reporter(request: HttpRequest, number: CaseNumber):
     case = selectors.get_case(user, number)
     if not selectors.may_unmask(user, case):
         return Status(403, _refusal(_("Only command-centre operators may see who reported.")))
-    name = (
-        provider().decrypt(bytes(case.reporter_name_enc), b"name").decode() if case.reporter_name_enc else ""
-    )
-    if not name and case.reporter is not None:
-        name = case.reporter.full_name
+    name, phone = reporter_identity(case)
     atomic_record(
         "case.unmask_reporter", actor=user, target=case, data={"number": case.number}, ip=_ip(request)
     )
@@ -720,5 +716,5 @@ def unmask_reporter(request: HttpRequest, number: CaseNumber):
         kind=case.reporter_kind,
         kind_label=_label(ReporterKind, case.reporter_kind),
         name=name,
-        phone=decrypt_phone(case.reporter_phone_enc),
+        phone=phone,
     )

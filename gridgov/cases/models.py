@@ -171,12 +171,6 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.number
 
-    @property
-    def is_open(self) -> bool:
-        from .choices import OPEN_STATES
-
-        return self.state in OPEN_STATES
-
 
 class CaseCounter(models.Model):
     """The last sequence number given on a day (Asia/Shanghai): case numbers read aloud as `20261126-0123`."""

@@ -21,10 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import RoleAssignment
 from gridgov.catalog.models import Stage
-from gridgov.core.crypto import provider
 
 from .choices import Card
 from .models import Case, Notification, Supporter
+from .personal import PHONE, decrypt_text
 
 log = logging.getLogger("gridgov.sms")
 
@@ -108,12 +108,6 @@ def to_users(
         )
 
 
-def decrypt_phone(token: bytes | memoryview | None) -> str:
-    if not token:
-        return ""
-    return provider().decrypt(bytes(token), b"phone").decode()
-
-
 def tell_reporter(case: Case, kind: str, data: dict[str, Any], now: datetime) -> None:
     """The reporter and everybody who said "me too": in the inbox when they have an account, else by SMS."""
     data = {"number": case.number, **data}
@@ -122,12 +116,12 @@ def tell_reporter(case: Case, kind: str, data: dict[str, Any], now: datetime) ->
     if case.reporter_id:
         users.add(case.reporter_id)
     elif case.reporter_phone_enc:
-        phones.append(decrypt_phone(case.reporter_phone_enc))
+        phones.append(decrypt_text(case.reporter_phone_enc, PHONE))
     for user_id, phone_enc in Supporter.objects.filter(case=case).values_list("user_id", "phone_enc"):
         if user_id:
             users.add(user_id)
         elif phone_enc:
-            phones.append(decrypt_phone(phone_enc))
+            phones.append(decrypt_text(phone_enc, PHONE))
     to_users(users, case, kind, data, now)
     if phones:
         with translation.override("zh-hans"):  # residents are written to in Chinese

@@ -15,7 +15,7 @@ from gridgov.core.scoping import get_visible_or_404, visible_to
 
 from .choices import OPEN_STATES, Capacity, Queue, State
 from .models import Assignment, Case, Notification
-from .notify import decrypt_phone
+from .personal import blind_index, reporter_identity
 from .scoping import GRID_READERS, covers, grid_filter, held_roles, is_county_wide, staff_roles
 
 LIST_FIELDS = ("item", "grid", "lead_department")
@@ -136,7 +136,7 @@ def case_list(user: Any, f: CaseFilter, now: datetime | None = None) -> QuerySet
     if f.number:
         qs = qs.filter(number=f.number.strip())
     if f.phone:
-        from .services import blind_index, normalise_phone
+        from .services import normalise_phone
 
         # Searching by phone tells who reported: only operators, only in their centre's grids.
         areas = [h.grid_path for h in held_roles(user) if h.role == Role.OPERATOR and h.grid_path]
@@ -213,14 +213,7 @@ def reporter_of(user: Any, case: Case) -> dict[str, Any] | None:
     """The reporter as `user` may see them (masked), or None."""
     if not reporter_visible(user, case):
         return None
-    from .notify import provider
-
-    name = (
-        provider().decrypt(bytes(case.reporter_name_enc), b"name").decode() if case.reporter_name_enc else ""
-    )
-    phone = decrypt_phone(case.reporter_phone_enc)
-    if case.reporter is not None:
-        name = name or case.reporter.full_name
+    name, phone = reporter_identity(case)
     return {
         "kind": case.reporter_kind,
         "name": mask_name(name) if name else "",
@@ -231,7 +224,3 @@ def reporter_of(user: Any, case: Case) -> dict[str, Any] | None:
 def inbox(user: Any, *, unread: bool = False) -> QuerySet[Notification]:
     qs = Notification.objects.filter(user=user).select_related("case")
     return qs.filter(read_at__isnull=True) if unread else qs
-
-
-def capacities_label(capacity: str) -> str:
-    return str(Capacity(capacity).label) if capacity in Capacity.values else ""

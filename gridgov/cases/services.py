@@ -18,10 +18,9 @@ from django.utils.translation import gettext_lazy as _
 
 from gridgov.catalog.models import Department, Item, Stage, Urgency
 from gridgov.catalog.packaged import load_catalog_data
-from gridgov.catalog.selectors import active_item, lead_department_id, route, time_limit
+from gridgov.catalog.selectors import active_item, lead_department_id, time_limit
 from gridgov.core import audit, outbox
 from gridgov.core.calendar import add_working_time, working_time_between
-from gridgov.core.crypto import provider
 from gridgov.core.scoping import visible_to
 from gridgov.grids.coords import check_crs
 from gridgov.grids.locator import locate
@@ -56,8 +55,9 @@ from .models import (
     Supporter,
     TriageFeedback,
 )
-from .scoping import capacities, held_roles
-from .workflow import BY_ACTION, FIELD_LABELS, PREVIOUS, RESPONSIBLE_AT_LEVEL, Transition, permits
+from .personal import NAME, PHONE, blind_index, encrypt_text
+from .scoping import capacities, held_roles, staff_roles
+from .workflow import BY_ACTION, FIELD_LABELS, RESPONSIBLE_AT_LEVEL, Transition, permits
 
 # The clock that runs in each open state.
 STAGE_OF: dict[str, str] = {
@@ -70,26 +70,18 @@ STAGE_OF: dict[str, str] = {
 MAX_DESCRIPTION = 2000
 MAX_NOTE = 2000
 MAX_EXTENSION_MINUTES = 20 * 420  # twenty working days
-PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 CARD_RANK = {"": 0, Card.YELLOW: 1, Card.RED: 2}
 
 
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def blind_index(phone: str) -> str:
-    return provider().hmac_sm3("index", b"phone:" + phone.encode()).hex()
-
-
-def encrypt_text(value: str, purpose: bytes) -> bytes | None:
-    return provider().encrypt(value.encode(), purpose) if value else None
-
-
 def normalise_phone(raw: str, field_name: str = "reporter_phone") -> str:
     phone = re.sub(r"[\s()]", "", raw or "")
     if phone.startswith("+86"):
         phone = phone[3:]
-    if not PHONE.match(phone):
+    if not PHONE_PATTERN.match(phone):
         raise Invalid(
             _("Give a mobile number of 11 digits or a landline with its area code."), field=field_name
         )
@@ -263,7 +255,7 @@ def _reporter(report: Report, actor: Any) -> tuple[str, Any, str, str]:
     name = _clean_text(report.reporter_name, "reporter_name", 50, required=False)
     if report.channel in MACHINE_CHANNELS:
         # Alarms join open cases without asking: only staff (the device gateways' accounts) may send them.
-        if actor is None or not (actor.is_staff or any(h.role != "resident" for h in held_roles(actor))):
+        if actor is None or not (actor.is_staff or staff_roles(actor)):
             raise Invalid(_("Only device gateways may report through this channel."), field="channel")
         return ReporterKind.MACHINE, actor, "", ""
     if actor is None:
@@ -272,7 +264,7 @@ def _reporter(report: Report, actor: Any) -> tuple[str, Any, str, str]:
                 _("A report without an account needs the reporter's phone number."), field="reporter_phone"
             )
         return ReporterKind.ANONYMOUS, None, name, phone
-    staff = any(h.role != "resident" for h in held_roles(actor)) or actor.is_staff
+    staff = actor.is_staff or staff_roles(actor)
     if not staff:
         return ReporterKind.RESIDENT, actor, name, phone
     if report.channel in (Channel.HOTLINE, Channel.WALK_IN) or phone:
@@ -364,6 +356,12 @@ def do_report(
 
     if item is not None and lon is not None and lat is not None and not report.force:
         candidates = find_duplicates(item.pk, lon, lat, now)
+        if candidates and key is not None:
+            # The same request sent again at the same moment may have just created one of them: a replay
+            # answers with that case, not with an offer of it.
+            existing = Case.objects.filter(idempotency_key=key).first()
+            if existing is not None:
+                return _replay(existing, actor, report.reporter_phone)
         if candidates:
             if report.channel in MACHINE_CHANNELS:
                 return do_me_too(candidates[0].case, actor=actor, channel=report.channel, ip=ip, now=now)
@@ -397,8 +395,8 @@ def do_report(
                 routed_department_id=routed_id,
                 reporter_kind=kind,
                 reporter=account,
-                reporter_name_enc=encrypt_text(name, b"name"),
-                reporter_phone_enc=encrypt_text(phone, b"phone"),
+                reporter_name_enc=encrypt_text(name, NAME),
+                reporter_phone_enc=encrypt_text(phone, PHONE),
                 reporter_phone_index=blind_index(phone) if phone else "",
                 confidential=report.confidential,
                 idempotency_key=key,
@@ -483,7 +481,7 @@ def do_me_too(
         Supporter.objects.create(
             case=current,
             user=actor,
-            phone_enc=encrypt_text(phone, b"phone") if actor is None else None,
+            phone_enc=encrypt_text(phone, PHONE) if actor is None else None,
             phone_index=blind_index(phone) if actor is None else "",
             channel=channel,
             created_at=now,
@@ -512,7 +510,14 @@ def _bump(case: Case, now: datetime, **changes: Any) -> None:
         raise Conflict(
             _("Somebody changed case %(number)s meanwhile: look at it again.") % {"number": case.number}
         )
-    case.refresh_from_db()
+    if any(hasattr(v, "resolve_expression") for v in changes.values()):
+        case.refresh_from_db()  # counters computed by the database
+    else:
+        # The row is now exactly what was read plus these values: no need to read it back.
+        case.version += 1
+        case.updated_at = now
+        for name, value in changes.items():
+            setattr(case, name, value)
 
 
 # ---------------------------------------------------------------------------------------------- workflow
@@ -768,7 +773,7 @@ def _accept(case: Case, t: Transition, step: Step, *, actor, capacity, assignmen
     ]
     level = min(case.level, max(min(levels, default=1), 0), 1)
     changes["level"] = level
-    changes["routed_department"] = route(item, grid).lead
+    changes["routed_department_id"] = lead_department_id(item, grid)
     data.update(item=item.code, level=level)
     feedback = TriageFeedback.objects.filter(case=case).first()
     if feedback is not None:
@@ -1206,4 +1211,3 @@ EFFECTS = {
     Action.COMMENT: _comment,
 }
 assert set(EFFECTS) == set(BY_ACTION), "every row of the transition table has its effect"
-assert PREVIOUS  # resume's target is computed by its effect

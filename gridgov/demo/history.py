@@ -80,7 +80,8 @@ from gridgov.cases.models import (
     Supervision,
     Supporter,
 )
-from gridgov.cases.services import CARD_RANK, STAGE_OF, blind_index, encrypt_text
+from gridgov.cases.personal import NAME, PHONE, blind_index, encrypt_text
+from gridgov.cases.services import CARD_RANK, STAGE_OF
 from gridgov.cases.sweep import ESCALATE_REASON, OVERDUE_REASON
 from gridgov.catalog.models import Department, Item, RoutingRule, Stage, Urgency
 from gridgov.catalog.selectors import route, time_limits
@@ -1677,8 +1678,8 @@ class _Rows:
             rows.append((
                 c.id, c.number, c.channel, c.state, c.suspended_from, len(c.events), c.item.id, c.urgency,
                 c.description, c.address, c.lon, c.lat, g.id, g.l1, g.l2, g.id, c.level, c.resolved_level,
-                c.lead, c.routed, c.reporter_kind, c.reporter, encrypt_text(c.name, b"name"),
-                encrypt_text(c.phone, b"phone"), phone_index, c.confidential, None,
+                c.lead, c.routed, c.reporter_kind, c.reporter, encrypt_text(c.name, NAME),
+                encrypt_text(c.phone, PHONE), phone_index, c.confidential, None,
                 c.merged_into.id if c.merged_into else None, c.supporters_count, db(c.created),
                 db(c.events[-1].at), db(c.closed), c.stage, warn, due,
                 c.overdue, c.supervised, c.card, c.returns, c.reworks, c.rating, db(c.rated), c.disputed,
@@ -1753,7 +1754,7 @@ class _Rows:
             (
                 r[1],
                 r[2],
-                encrypt_text(r[3], b"phone"),
+                encrypt_text(r[3], PHONE),
                 self.e.phone_index(r[3]) if r[3] else "",
                 r[4],
                 r[5],
