@@ -623,7 +623,7 @@ def do_transition(
     if not permits(t, caps, current.state, current.level):
         if current.state not in t.sources:
             raise WrongState(
-                _("Case %(number)s is %(state)s: it cannot be given to %(action)s now.")
+                _("Case %(number)s is %(state)s: “%(action)s” does not apply to it now.")
                 % {"number": number, "state": State(current.state).label, "action": Action(action).label}
             )
         raise NotAllowed(
