@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "gridgov.core.context_processors.site",
+                "gridgov.cases.context_processors.workbench",
             ],
         },
     },

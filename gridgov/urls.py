@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.accounts.views import home
+from gridgov.cases.views.lists import home
 from gridgov.api import api
 
 admin.site.site_header = _("gridgov administration")
@@ -21,6 +21,8 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("gridgov.accounts.urls")),
     path("grids/", include("gridgov.grids.urls")),
+    path("cases/", include("gridgov.cases.urls")),
+    path("catalog/", include("gridgov.catalog.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

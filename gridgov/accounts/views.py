@@ -91,3 +91,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if not scope.everything and scope.grid_paths:
         grids = grids.filter(scope.grid_q())  # the subtrees held, not the ancestors shown for context
     return render(request, "home.html", {"roles": roles, "grid_count": grids.count()})
+
+
+def people(request: HttpRequest) -> HttpResponse:  # scaffolding: replaced while building issue 4
+    return HttpResponse("pending")

@@ -5,4 +5,5 @@ from . import views
 app_name = "grids"
 urlpatterns = [
     path("map/", views.grid_map, name="map"),
+    path("manage/", views.manage, name="manage"),
 ]

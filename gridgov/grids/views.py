@@ -36,3 +36,7 @@ def grid_map(request: HttpRequest) -> HttpResponse:
         },
     }
     return render(request, "grids/map.html", {"config": config})
+
+
+def manage(request: HttpRequest) -> HttpResponse:  # scaffolding: replaced while building issue 4
+    return HttpResponse("pending")

@@ -1,0 +1,47 @@
+"""The workbench's navigation: each user sees links only to what their roles and duties open (never a link to
+a page that would refuse them), and the count of unread notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from gridgov.accounts.choices import Role
+from gridgov.core.scoping import holds_duty
+
+from .models import Notification
+from .scoping import held_roles, is_county_wide, staff_roles
+
+OVERVIEW_ROLES = frozenset({Role.OPERATOR, Role.GRID_HEAD_L1, Role.GRID_HEAD_L2, Role.LEADER})
+
+
+def workbench(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated:
+        return {}
+    roles = {h.role for h in held_roles(user)}
+    path = request.path
+    links: list[tuple[str, Any]] = [(reverse("home"), _("Workbench"))]
+    if staff_roles(user) or Role.RESIDENT in roles:
+        links.append((reverse("cases:list"), _("Cases")))
+    if Role.OPERATOR in roles:
+        links.append((reverse("cases:new"), _("New report")))
+    if roles & OVERVIEW_ROLES or is_county_wide(user):
+        links.append((reverse("cases:overview"), _("Overview")))
+    if staff_roles(user):
+        links.append((reverse("grids:map"), _("Grid map")))
+    if holds_duty(user, ("system",)):
+        links.append((reverse("grids:manage"), _("Grids")))
+        links.append((reverse("catalog:items"), _("Responsibility list")))
+    if holds_duty(user, ("security",)):
+        links.append((reverse("accounts:people"), _("People and roles")))
+    home = reverse("home")
+    nav = [
+        {"url": url, "label": label, "current": path == url or (url != home and path.startswith(url))}
+        for url, label in links
+    ]
+    unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return {"nav": nav, "unread": unread}
