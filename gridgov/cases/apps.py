@@ -9,4 +9,4 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import scoping  # noqa: F401  (registers the scoping rules)
+        from . import receivers, scoping  # noqa: F401  (registers the receivers and the scoping rules)

@@ -21,6 +21,7 @@ whole adjustment back.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import shapely
@@ -48,3 +49,33 @@ def relocate(
     found = best < len(targets)
     result[found] = ids[best[found]]
     return result
+
+
+class OpenWork(Protocol):
+    """What an app above the grids holds open in them (the case engine: its open cases), read by the preview
+    of an adjustment. Grids know no app above them, so such an app registers itself with `provide_open_work`.
+    `level` is the level of the grids named by `grid_ids`."""
+
+    def counts(self, level: int, grid_ids: list[int]) -> dict[int, int]: ...
+
+    def points(
+        self, level: int, grid_ids: list[int], limit: int
+    ) -> list[tuple[int, float | None, float | None]]: ...
+
+
+class _Nothing:
+    def counts(self, level: int, grid_ids: list[int]) -> dict[int, int]:
+        return {}
+
+    def points(
+        self, level: int, grid_ids: list[int], limit: int
+    ) -> list[tuple[int, float | None, float | None]]:
+        return []
+
+
+open_work: OpenWork = _Nothing()
+
+
+def provide_open_work(provider: OpenWork) -> None:
+    global open_work
+    open_work = provider
