@@ -31,7 +31,7 @@ from gridgov.core import audit
 from . import locator
 from .checks import tile_defects
 from .geometry import area_m2, bbox, from_geojson, metres_per_degree, to_geojson
-from .models import LEVEL_CODE_DIGITS, Grid, GridChange, GridKind, GridVersion, TreeGeneration
+from .models import LEVEL_CODE_DIGITS, SPECIAL_KINDS, Grid, GridChange, GridKind, GridVersion, TreeGeneration
 from .signals import grid_adjusted
 from .validation import GridInputError, Problem, as_shape, name_problems, sequence_range
 
@@ -984,3 +984,419 @@ def do_redraw_boundary(
             details={"area_m2": {"before": before, "after": {a.code: a.area_m2, b.code: b.area_m2}}},
         )
     return a, b
+
+
+# -- previews (dry runs): what an adjustment would do, computed without writing anything ---------------------
+@dataclass
+class PlannedGrid:
+    """A grid as it would be after the adjustment: a new one (`grid` None) or a redrawn one."""
+
+    code: str
+    name: str
+    level: int
+    geometry: shapely.Geometry
+    households: int = 0
+    population: int = 0
+    grid: Grid | None = None
+
+    @property
+    def area_m2(self) -> float:
+        return area_m2(self.geometry)
+
+    @property
+    def area_km2(self) -> float:
+        return self.area_m2 / 1e6
+
+
+@dataclass
+class PlannedMove:
+    """A grid that would move under another parent, and so get a new code (with `below` grids under it)."""
+
+    grid: Grid
+    to_code: str
+    to_parent: str
+    below: int = 0
+
+
+@dataclass
+class AdjustmentPreview:
+    """What `do_create_grid`, `do_split_grid`, `do_merge_grids` or `do_redraw_boundary` would do with the same
+    input: the problems that would refuse it (the same checks, the same messages), and otherwise the grids
+    closed and made or redrawn, the grids below that move, and the role assignments that follow.
+
+    `mapping` (old grid id → the planned grids that would hold what it held) lets a screen count what else
+    follows (open cases, routing rules) without this app knowing about it."""
+
+    kind: str
+    problems: list[Problem] = field(default_factory=list)
+    closed: list[Grid] = field(default_factory=list)
+    results: list[PlannedGrid] = field(default_factory=list)
+    moves: list[PlannedMove] = field(default_factory=list)
+    assignments: list[dict[str, Any]] = field(default_factory=list)
+    mapping: dict[int, list[PlannedGrid]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _planned_moves(
+    movers: Sequence[tuple[Grid, PlannedGrid]], fresh: bool, preview: AdjustmentPreview
+) -> dict[int, str]:
+    """The new codes of grids that change parent, as `_rehome` would give them (a number already used under
+    the new parent is replaced by the next free one), and of everything below them. Returns old id → code."""
+    taken: dict[str, set[int]] = {}
+    history: dict[str, set[int]] = {}
+    new_code: dict[int, str] = {}
+    for child, target in movers:
+        mine = taken.setdefault(target.code, set())
+        if not fresh and target.code not in history:
+            history[target.code] = _used_sequences(target.code, child.level)
+        used = mine | history.get(target.code, set())
+        suffix = int(child.code[-LEVEL_CODE_DIGITS:])
+        if suffix in used:
+            code = _next_codes(target.code, child.level, child.kind, 1, suffix, mine | used)[0]
+            mine.add(int(code[-LEVEL_CODE_DIGITS:]))
+        else:
+            mine.add(suffix)
+            code = f"{target.code}{suffix:03d}"
+        new_code[child.pk] = code
+    below = _subtree([child for child, _target in movers])
+    for grid in below:
+        assert grid.parent_id is not None
+        new_code[grid.pk] = new_code[grid.parent_id] + grid.code[-LEVEL_CODE_DIGITS:]
+    for child, target in movers:
+        count = sum(1 for g in below if g.path.startswith(child.path))
+        preview.moves.append(PlannedMove(child, new_code[child.pk], target.code, count))
+    preview.closed += [child for child, _target in movers] + below
+    return new_code
+
+
+def _planned_assignments(targets: dict[int, list[str]]) -> list[dict[str, Any]]:
+    """Role assignments on grids that would close, and the codes they would follow to (as `_move_assignments`)."""
+    from gridgov.accounts.models import RoleAssignment
+
+    rows = (
+        RoleAssignment.objects.filter(grid_id__in=list(targets))
+        .select_related("user", "grid", "department")
+        .order_by("grid__code", "role", "user__username")
+    )
+    return [
+        {
+            "assignment": a,
+            "user": a.user,
+            "role": a.get_role_display(),
+            "from": a.grid.code,
+            "to": targets[a.grid_id],
+        }
+        for a in rows
+        if a.grid is not None and a.grid_id is not None
+    ]
+
+
+def _no_codes(
+    parent_code: str, level: int, kind: str, count: int, like: int | None
+) -> tuple[list[str], list[Problem]]:
+    try:
+        return _next_codes(parent_code, level, kind, count, like, set()), []
+    except GridInputError as exc:
+        return [], exc.problems
+
+
+def preview_create(
+    parent: Grid, name: str, geometry: Any, *, effective: dt.date, kind: str = GridKind.BASE
+) -> AdjustmentPreview:
+    """A new grid drawn inside `parent`: its next free code, and every reason it would be refused (a bad name
+    or shape, a name taken by a sibling, a shape outside the parent or overlapping a sibling, a bad date)."""
+    preview = AdjustmentPreview(GridChange.Kind.CREATE)
+    problems = preview.problems
+    where = _("new grid")
+    problems += _name_problems(where, name, _sibling_names(parent.pk, []))
+    geom, shape_problems = as_shape(geometry)
+    problems += [Problem(where, m, _("geometry")) for m in shape_problems]
+    if kind not in GridKind.values or (kind in SPECIAL_KINDS and parent.level + 1 < 3):
+        problems.append(Problem(where, _("a special-purpose grid is a grid of level 3 or below"), _("kind")))
+    problems += _effective_problems(effective, [])
+    if effective < parent.valid_from:
+        problems.append(
+            Problem(
+                _("effective date"),
+                _("the effective date %(date)s is before %(parent)s existed (%(start)s)")
+                % {"date": effective, "parent": parent.code, "start": parent.valid_from},
+            )
+        )
+    if geom is None or problems:
+        return preview
+    siblings = [g for g in _children([parent]) if g.geometry is not None]
+    label = _("the new grid")
+    for defect in tile_defects(
+        parent.code,
+        _shape_of(parent),
+        [*[s.code for s in siblings], label],
+        [*[_shape_of(s) for s in siblings], geom],
+        gaps=False,
+    ):
+        if label in defect.codes:
+            problems.append(Problem(where, defect.message(), _("geometry")))
+    codes, code_problems = _no_codes(parent.code, parent.level + 1, kind, 1, None)
+    problems += code_problems
+    if problems:
+        return preview
+    outer = _shape_of(parent)
+    if outer is not None:  # within the tolerance a new grid may overhang: keep it inside its parent
+        geom = _without_slivers(shapely.intersection(geom, outer), _tolerance())
+    preview.results.append(PlannedGrid(codes[0], name.strip(), parent.level + 1, geom))
+    return preview
+
+
+def do_create_grid(
+    parent: Grid,
+    name: str,
+    geometry: Any,
+    *,
+    actor: Any,
+    effective: dt.date,
+    kind: str = GridKind.BASE,
+    reason: str = "",
+) -> Grid:
+    """Create one grid drawn inside `parent` (checked as `preview_create` checks), audited as a creation."""
+    with transaction.atomic():
+        [parent] = _lock_current([parent])
+        preview = preview_create(parent, name, geometry, effective=effective, kind=kind)
+        _raise(preview.problems)
+        planned = preview.results[0]
+        spec = GridSpec(planned.code, planned.name, planned.level, planned.geometry, parent.code, kind=kind)
+        [grid] = do_create_grids(
+            [spec], actor=actor, effective=effective, kind=GridChange.Kind.CREATE, reason=reason
+        )
+    return grid
+
+
+def preview_split(grid: Grid, pieces: Sequence[tuple[str, Any]], *, effective: dt.date) -> AdjustmentPreview:
+    """What `do_split_grid(grid, pieces, effective=…)` would do, or why it would refuse."""
+    preview = AdjustmentPreview(GridChange.Kind.SPLIT)
+    problems = preview.problems
+    whole = _shape_of(grid)
+    if grid.parent_id is None:
+        problems.append(Problem(grid.code, _("the county root cannot be split")))
+    if whole is None:
+        problems.append(Problem(grid.code, _("has no boundary yet, so it cannot be split")))
+    if len(pieces) < 2:
+        problems.append(Problem(grid.code, _("a split needs at least two pieces")))
+    taken = _sibling_names(grid.parent_id, [grid.pk])
+    names: list[str] = []
+    geoms: list[shapely.Geometry] = []
+    for i, (name, geometry) in enumerate(pieces, start=1):
+        where = _("piece %(number)d") % {"number": i}
+        problems += _name_problems(where, name, taken)
+        taken[str(name).strip()] = where
+        geom, geometry_problems = as_shape(geometry)
+        problems += [Problem(where, m, _("geometry")) for m in geometry_problems]
+        names.append(str(name).strip())
+        geoms.append(geom)
+    if problems:
+        return preview
+    labels = [_label(i, n) for i, n in enumerate(names, start=1)]
+    for defect in tile_defects(grid.code, whole, labels, geoms):
+        problems.append(Problem(_("pieces"), defect.message()))
+    children = _children([grid])
+    sides, child_problems = _side_of(children, geoms, labels)
+    problems += child_problems
+    problems += _effective_problems(effective, [grid, *_subtree([grid])])
+    if problems:
+        return preview
+    parent = grid.parent
+    assert parent is not None
+    codes, code_problems = _no_codes(parent.code, grid.level, grid.kind, len(geoms), grid.sequence)
+    problems += code_problems
+    if problems:
+        return preview
+    tol = _tolerance()
+    clipped = [_without_slivers(shapely.intersection(g, whole), tol) for g in geoms]
+    if children:
+        households = [
+            sum(c.households for c, s in zip(children, sides, strict=True) if s == i)
+            for i in range(len(geoms))
+        ]
+        population = [
+            sum(c.population for c, s in zip(children, sides, strict=True) if s == i)
+            for i in range(len(geoms))
+        ]
+    else:
+        areas = [area_m2(g) for g in geoms]
+        households = _split_figures(grid.households, areas)
+        population = _split_figures(grid.population, areas)
+    preview.results = [
+        PlannedGrid(code, name, grid.level, clipped[i], households[i], population[i])
+        for i, (code, name) in enumerate(zip(codes, names, strict=True))
+    ]
+    preview.closed.append(grid)
+    preview.mapping[grid.pk] = list(preview.results)
+    moved = _planned_moves(
+        [(c, preview.results[s]) for c, s in zip(children, sides, strict=True)], True, preview
+    )
+    targets = {grid.pk: codes, **{pk: [code] for pk, code in moved.items()}}
+    preview.assignments = _planned_assignments(targets)
+    return preview
+
+
+def preview_merge(grids: Sequence[Grid], *, name: str, effective: dt.date) -> AdjustmentPreview:
+    """What `do_merge_grids(grids, name=…, effective=…)` would do, or why it would refuse."""
+    preview = AdjustmentPreview(GridChange.Kind.MERGE)
+    problems = preview.problems
+    grids = list({g.pk: g for g in grids}.values())
+    if len(grids) < 2:
+        problems.append(Problem(_("grids to merge"), _("a merge needs at least two different grids")))
+    if not grids:
+        return preview
+    first = grids[0]
+    for g in grids:
+        if g.parent_id is None:
+            problems.append(Problem(g.code, _("the county root cannot be merged")))
+        elif g.parent_id != first.parent_id:
+            problems.append(
+                Problem(
+                    g.code,
+                    _("has another parent than %(code)s: only siblings can be merged") % {"code": first.code},
+                )
+            )
+        if g.kind != first.kind:
+            problems.append(
+                Problem(
+                    g.code,
+                    _("is of another kind than %(code)s: merge grids of one kind") % {"code": first.code},
+                )
+            )
+        if g.geometry is None:
+            problems.append(Problem(g.code, _("has no boundary yet, so it cannot be merged")))
+    problems += _name_problems(_("merged grid"), name, _sibling_names(first.parent_id, [g.pk for g in grids]))
+    if problems:
+        return preview
+    geoms = [_shape_of(g) for g in grids]
+    apart = _connected(geoms)
+    if apart:
+        problems.append(
+            Problem(
+                ", ".join(grids[i].code for i in apart),
+                _(
+                    "does not share a boundary with %(code)s and the grids joined to it: the merged grid must be one area"
+                )
+                % {"code": first.code},
+            )
+        )
+    children = _children(grids)
+    problems += _effective_problems(effective, [*grids, *_subtree(grids)])
+    if problems:
+        return preview
+    parent = first.parent
+    assert parent is not None
+    like = min(g.sequence or 0 for g in grids)
+    codes, code_problems = _no_codes(parent.code, first.level, first.kind, 1, like)
+    problems += code_problems
+    if problems:
+        return preview
+    merged = PlannedGrid(
+        codes[0],
+        name.strip(),
+        first.level,
+        shapely.union_all(geoms),
+        sum(g.households for g in (children or grids)),
+        sum(g.population for g in (children or grids)),
+    )
+    preview.results = [merged]
+    preview.closed += grids
+    preview.mapping = {g.pk: [merged] for g in grids}
+    moved = _planned_moves([(c, merged) for c in children], True, preview)
+    targets = {**{g.pk: [merged.code] for g in grids}, **{pk: [code] for pk, code in moved.items()}}
+    preview.assignments = _planned_assignments(targets)
+    return preview
+
+
+def preview_redraw(
+    grid_a: Grid, grid_b: Grid, new_geometry_a: Any, *, effective: dt.date
+) -> AdjustmentPreview:
+    """What `do_redraw_boundary(grid_a, grid_b, new_geometry_a, effective=…)` would do, or why it would refuse."""
+    preview = AdjustmentPreview(GridChange.Kind.REDRAW)
+    problems = preview.problems
+    a, b = grid_a, grid_b
+    tol = _tolerance()
+    if a.pk == b.pk:
+        problems.append(Problem(a.code, _("a boundary is redrawn between two different grids")))
+    if a.parent_id is None or b.parent_id is None:
+        problems.append(
+            Problem(
+                a.code if a.parent_id is None else b.code, _("the county root's boundary cannot be redrawn")
+            )
+        )
+    elif a.parent_id != b.parent_id:
+        problems.append(
+            Problem(
+                b.code,
+                _("has another parent than %(code)s: only siblings share a boundary to redraw")
+                % {"code": a.code},
+            )
+        )
+    for g in (a, b):
+        if g.geometry is None:
+            problems.append(Problem(g.code, _("has no boundary yet, so it cannot be redrawn")))
+    new_a, shape_problems = as_shape(new_geometry_a)
+    problems += [Problem(a.code, m, _("new boundary")) for m in shape_problems]
+    if problems:
+        return preview
+    old_a, old_b = _shape_of(a), _shape_of(b)
+    if _shared_edge_m(old_a, old_b) < MIN_SHARED_EDGE_M:
+        problems.append(Problem(b.code, _("does not share a boundary with %(code)s") % {"code": a.code}))
+    union = shapely.union_all([old_a, old_b])
+    beyond = shapely.difference(new_a, union)
+    beyond_area = area_m2(beyond)
+    if beyond_area > tol:
+        point = shapely.point_on_surface(beyond)
+        problems.append(
+            Problem(
+                a.code,
+                _("the new boundary goes %(area).1f m² beyond %(a)s and %(b)s, at %(lon).6f, %(lat).6f")
+                % {"area": beyond_area, "a": a.code, "b": b.code, "lon": point.x, "lat": point.y},
+                _("new boundary"),
+            )
+        )
+    shape_a = _without_slivers(shapely.intersection(new_a, union), tol)
+    shape_b = _without_slivers(shapely.difference(union, shape_a), tol)
+    if shape_a.is_empty:
+        problems.append(Problem(a.code, _("the new boundary would leave this grid empty"), _("new boundary")))
+    if shape_b.is_empty:
+        problems.append(Problem(b.code, _("the new boundary would leave this grid empty"), _("new boundary")))
+    elif not shape_a.is_empty and area_m2(shapely.symmetric_difference(shape_a, old_a)) <= tol:
+        problems.append(
+            Problem(a.code, _("the new boundary is the same as the current one"), _("new boundary"))
+        )
+    if problems:
+        return preview
+    children = _children([a, b])
+    sides, child_problems = _side_of(children, [shape_a, shape_b], [a.code, b.code])
+    problems += child_problems
+    movers = [
+        (c, (a, b)[s]) for c, s in zip(children, sides, strict=True) if s >= 0 and c.parent_id != (a, b)[s].pk
+    ]
+    problems += _effective_problems(
+        effective, [a, b, *[c for c, _p in movers], *_subtree([c for c, _p in movers])]
+    )
+    if problems:
+        return preview
+    planned = {}
+    for g, geom in ((a, shape_a), (b, shape_b)):
+        mine = [c for c, s in zip(children, sides, strict=True) if (a, b)[s].pk == g.pk]
+        planned[g.pk] = PlannedGrid(
+            g.code,
+            g.name,
+            g.level,
+            geom,
+            sum(c.households for c in mine) if children else g.households,
+            sum(c.population for c in mine) if children else g.population,
+            grid=g,
+        )
+    preview.results = [planned[a.pk], planned[b.pk]]
+    both = sorted(preview.results, key=lambda p: p.code)
+    preview.mapping = {a.pk: both, b.pk: both}
+    moved = _planned_moves([(c, planned[t.pk]) for c, t in movers], False, preview)
+    preview.assignments = _planned_assignments({pk: [code] for pk, code in moved.items()})
+    return preview
