@@ -89,3 +89,132 @@ def do_unlock(user: User, *, actor: Any) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
         audit.record("accounts.unlock", actor=actor, target=user)
+
+
+# -- people pages (the security administrator's duty) ----------------------------------------------------------
+
+LANGUAGES = ("zh-hans", "en")
+
+
+def do_create_user(
+    username: str,
+    *,
+    actor: Any,
+    full_name: str = "",
+    language: str = "zh-hans",
+    password: str | None = None,
+    ip: str | None = None,
+) -> User:
+    """Create an account. Without a password it cannot sign in until one is set (`do_set_password`)."""
+    user = User(username=username.strip(), full_name=full_name.strip(), language=language)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    with transaction.atomic():
+        user.save()
+        audit.record(
+            "accounts.create_user",
+            actor=actor,
+            target=user,
+            ip=ip,
+            data={"username": user.username, "full_name": user.full_name, "language": language},
+        )
+    return user
+
+
+def do_update_user(user: User, *, actor: Any, full_name: str, language: str, ip: str | None = None) -> User:
+    """Change a person's name and language (the language of their pages from their next request on)."""
+    if language not in LANGUAGES:
+        raise ValidationError({"language": _("Unknown language: %(value)s") % {"value": language}})
+    full_name = full_name.strip()
+    max_length = User._meta.get_field("full_name").max_length or 0
+    if len(full_name) > max_length:
+        raise ValidationError(
+            {"full_name": _("The name is longer than %(max)s characters.") % {"max": max_length}}
+        )
+    before = {"full_name": user.full_name, "language": user.language}
+    after = {"full_name": full_name, "language": language}
+    if before == after:
+        return user
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(**after)
+        audit.record(
+            "accounts.update_user", actor=actor, target=user, ip=ip, data={"before": before, "after": after}
+        )
+    user.full_name, user.language = full_name, language
+    return user
+
+
+def do_set_active(user: User, active: bool, *, actor: Any, ip: str | None = None) -> None:
+    """Disable an account (it can no longer sign in; its history stays) or enable it again. Nobody disables
+    their own account."""
+    if actor is not None and getattr(actor, "pk", None) == user.pk:
+        raise ValidationError({"is_active": _("Nobody may disable their own account.")})
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=active)
+        audit.record("accounts.enable" if active else "accounts.disable", actor=actor, target=user, ip=ip)
+    user.is_active = active
+
+
+def do_set_password(user: User, password: str, *, actor: Any, ip: str | None = None) -> None:
+    """Set a person's password (the security administrator's duty; never another administrator's: one
+    administrator must not be able to take over another's account). Checked by the password validators."""
+    from django.contrib.auth.password_validation import validate_password
+
+    if user.admin_duty and getattr(actor, "pk", None) != user.pk:
+        raise ValidationError({"password1": _("Another administrator's password is not set from here.")})
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password1": exc.messages}) from exc
+    user.set_password(password)
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(password=user.password, failed_logins=0, locked_until=None)
+        audit.record("accounts.set_password", actor=actor, target=user, ip=ip)
+
+
+def do_import_people(
+    rows: list[dict[str, Any]], *, actor: Any, file_name: str = "", ip: str | None = None
+) -> Any:
+    """Apply an import of people and roles (see `importers.plan_import`) all or nothing: the rows are checked
+    again inside the transaction, and one bad row applies nothing (ImportRefused carries the checked plan)."""
+    from .importers import ImportRefused, plan_import
+
+    with transaction.atomic():
+        plan = plan_import(rows)
+        if plan.has_errors:
+            raise ImportRefused(plan)
+        users: dict[str, User] = {u.username: u for u in User.objects.filter(username__in=plan.usernames)}
+        for row in plan.rows:
+            user = users.get(row.username)
+            if user is None:
+                user = User(
+                    username=row.username, full_name=row.full_name, language=row.language or "zh-hans"
+                )
+                user.set_unusable_password()
+                user.save()
+                users[user.username] = user
+            elif row.user_changes:
+                for field, value in row.user_changes.items():
+                    setattr(user, field, value)
+                user.save(update_fields=list(row.user_changes))
+            if row.role and not row.assignment_exists:
+                RoleAssignment.objects.create(
+                    user=user, role=row.role, grid=row.grid, department=row.department
+                )
+        audit.record(
+            "accounts.import_people",
+            actor=actor,
+            ip=ip,
+            data={
+                "file": file_name,
+                "rows": len(plan.rows),
+                "created": plan.count("create"),
+                "updated": plan.count("update"),
+                "unchanged": plan.count("unchanged"),
+                "people": sorted(plan.usernames),
+            },
+        )
+    return plan

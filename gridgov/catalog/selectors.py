@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from gridgov.core.scoping import visible_to
 
-from .models import Department, Item, RoutingRule, Stage, TimeLimit, Urgency
+from .models import Department, Item, RoutingRule, Stage, TimeLimit, Urgency, pinyin_of
 from .packaged import load_catalog_data
 
 
@@ -114,6 +114,51 @@ def search_items(user: Any, text: str, *, limit: int = 20) -> list[Item]:
     # Exact code, then name starting with the text, then the rest in code order.
     matches.sort(key=lambda i: (i.code != text, not i.name.startswith(text), i.code))
     return matches[:limit]
+
+
+@dataclass(frozen=True)
+class ItemHit:
+    """An item found by `find_items`, and the keyword that found it when it was not the name or code."""
+
+    item: Item
+    keyword: str = ""
+
+
+def _keyword_pinyin() -> list[tuple[int, str, str]]:
+    """(item id, keyword, "full initials" pinyin) of every keyword of every active item: a few hundred rows,
+    kept for a short while like the routing rules."""
+
+    def compute() -> list[tuple[int, str, str]]:
+        rows = []
+        for pk, keywords in Item.objects.filter(active=True).values_list("pk", "keywords"):
+            for word in (w.strip() for w in keywords.replace("，", ",").split(",")):
+                if word:
+                    rows.append((pk, word, pinyin_of(word)))
+        return rows
+
+    return _cached(("keyword-pinyin",), compute)
+
+
+def find_items(user: Any, text: str, *, limit: int = 10) -> list[ItemHit]:
+    """The operators' item search: `search_items` (code, name, keywords in Chinese, the name's pinyin), and
+    besides the pinyin of the items' keywords, so that "ljdf" or "lajiduifang" finds 暴露垃圾 through its
+    keyword 垃圾堆放. Three queries at most."""
+    text = text.strip()[:40]
+    hits = [ItemHit(i) for i in search_items(user, text, limit=limit)]
+    if not text.isascii() or len(hits) >= limit:
+        return hits
+    needle = text.lower().replace(" ", "")
+    if not needle.isalpha():
+        return hits
+    found = {h.item.pk for h in hits}
+    by_keyword: dict[int, str] = {}
+    for pk, word, spelled in _keyword_pinyin():
+        if pk not in found and pk not in by_keyword and any(needle in part for part in spelled.split()):
+            by_keyword[pk] = word
+    if by_keyword:
+        extra = visible_items(user).filter(active=True, pk__in=list(by_keyword)).order_by("code")
+        hits += [ItemHit(i, by_keyword[i.pk]) for i in extra[: limit - len(hits)]]
+    return hits
 
 
 # ----------------------------------------------------------------------------------- intake's fast path

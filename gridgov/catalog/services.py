@@ -23,12 +23,21 @@ from .models import (
     ItemKind,
     Module,
     ResolvingLevel,
+    RoutingRule,
     TimeLimit,
     pinyin_of,
 )
 from .packaged import LEVELS, CatalogDataError, load_catalog_data
 
-__all__ = ["CatalogDataError", "do_import_items_csv", "do_load_catalog", "load_catalog_data"]
+__all__ = [
+    "CatalogDataError",
+    "do_delete_routing_rule",
+    "do_import_items_csv",
+    "do_load_catalog",
+    "do_save_routing_rule",
+    "do_update_item_responsibility",
+    "load_catalog_data",
+]
 
 
 @dataclass
@@ -376,3 +385,167 @@ def _parse_rows(text: str, errors: list[str]) -> list[tuple[int, str, str, str]]
     if not rows and not errors:
         errors.append(_("The file has a header but no rows."))
     return rows
+
+
+# -- editing from the workbench (the system administrator's duty) --------------------------------------------
+
+
+def _forget_routes() -> None:
+    """Drop this process's routing cache now and again after the commit (a reader between the two would
+    otherwise keep the old rule for CACHE_SECONDS)."""
+    from .selectors import invalidate_cache
+
+    invalidate_cache()
+    transaction.on_commit(invalidate_cache)
+
+
+def do_update_item_responsibility(
+    item: Item,
+    *,
+    actor: Any,
+    lead: Department,
+    assisting: list[Department],
+    limits: dict[tuple[str, str], int],
+    ip: str | None = None,
+) -> Item:
+    """Set an item's lead department, its assisting departments and its working-time limits (stage, urgency)
+    → minutes. The lead cannot also assist; limits are whole positive minutes. Audited with before and after."""
+    from django.core.exceptions import ValidationError
+
+    from .models import Stage, Urgency
+
+    assisting_ids = sorted({d.pk for d in assisting})
+    if lead.pk in assisting_ids:
+        raise ValidationError(
+            {"assisting": _("The lead department %(name)s cannot also assist.") % {"name": lead.label}}
+        )
+    bad = [
+        key
+        for key, minutes in limits.items()
+        if key[0] not in Stage.values or key[1] not in Urgency.values or not 1 <= int(minutes) <= 1_000_000
+    ]
+    if bad:
+        raise ValidationError({"limits": _("A time limit is a whole number of working minutes from 1.")})
+    through = Item.assisting_departments.through
+    with transaction.atomic():
+        locked = Item.objects.select_for_update().get(pk=item.pk)
+        before_assisting = sorted(
+            through.objects.filter(item_id=item.pk).values_list("department__code", flat=True)
+        )
+        existing = {(t.stage, t.urgency): t for t in TimeLimit.objects.filter(item_id=item.pk)}
+        before: dict[str, Any] = {
+            "lead": locked.lead_department.code,
+            "assisting": before_assisting,
+            "limits": {f"{s}/{u}": t.minutes for (s, u), t in sorted(existing.items())},
+        }
+        locked.lead_department = lead
+        locked.save(update_fields=["lead_department"])
+        through.objects.filter(item_id=item.pk).exclude(department_id__in=assisting_ids).delete()
+        have = set(through.objects.filter(item_id=item.pk).values_list("department_id", flat=True))
+        through.objects.bulk_create(
+            [through(item_id=item.pk, department_id=d) for d in assisting_ids if d not in have]
+        )
+        to_create, to_update = [], []
+        for (stage, urgency), minutes in limits.items():
+            row = existing.get((stage, urgency))
+            if row is None:
+                to_create.append(TimeLimit(item_id=item.pk, stage=stage, urgency=urgency, minutes=minutes))
+            elif row.minutes != minutes:
+                row.minutes = minutes
+                to_update.append(row)
+        TimeLimit.objects.bulk_create(to_create)
+        if to_update:
+            TimeLimit.objects.bulk_update(to_update, ["minutes"])
+        after = {
+            "lead": lead.code,
+            "assisting": sorted(d.code for d in assisting),
+            "limits": {
+                **before["limits"],
+                **{f"{s}/{u}": m for (s, u), m in sorted(limits.items())},
+            },
+        }
+        if after != before:
+            audit.record(
+                "catalog.update_item",
+                actor=actor,
+                target=locked,
+                ip=ip,
+                data={"before": before, "after": after},
+            )
+        _forget_routes()
+    item.lead_department = lead
+    return locked
+
+
+def _rule_data(rule: RoutingRule) -> dict[str, Any]:
+    return {
+        "grid": rule.grid.code,
+        "item": rule.item.code if rule.item is not None else None,
+        "module": rule.module.code if rule.module is not None else None,
+        "department": rule.department.code,
+        "note": rule.note,
+    }
+
+
+def do_save_routing_rule(
+    rule: RoutingRule | None,
+    *,
+    actor: Any,
+    grid: Any,
+    department: Department,
+    item: Item | None = None,
+    module: Module | None = None,
+    note: str = "",
+    ip: str | None = None,
+) -> RoutingRule:
+    """Create (`rule` None) or change a routing rule: inside the subtree of `grid`, cases of `item` (or of
+    every item of `module`) go to `department`. Refused, naming the field, when it names both or neither, the
+    grid is closed, or another rule already covers the same grid and item or module."""
+    from django.core.exceptions import ValidationError
+
+    creating = rule is None
+    target = RoutingRule() if rule is None else rule
+    before = (
+        None
+        if creating
+        else _rule_data(
+            RoutingRule.objects.select_related("grid", "item", "module", "department").get(pk=target.pk)
+        )
+    )
+    target.grid, target.department, target.item, target.module, target.note = (
+        grid,
+        department,
+        item,
+        module,
+        note,
+    )
+    target.full_clean(validate_constraints=False)  # clean() names the field; the clash is checked here
+    clash = RoutingRule.objects.filter(grid=grid).exclude(pk=target.pk)
+    clash = clash.filter(item=item) if item is not None else clash.filter(module=module, item__isnull=True)
+    if clash.exists():
+        raise ValidationError(
+            {
+                "item" if item is not None else "module": _(
+                    "The grid %(grid)s already has a rule for this item or module: change that rule."
+                )
+                % {"grid": grid.code}
+            }
+        )
+    with transaction.atomic():
+        target.save()
+        audit.record(
+            "catalog.add_rule" if creating else "catalog.change_rule",
+            actor=actor,
+            target=target,
+            ip=ip,
+            data={"before": before, "after": _rule_data(target)},
+        )
+        _forget_routes()
+    return target
+
+
+def do_delete_routing_rule(rule: RoutingRule, *, actor: Any, ip: str | None = None) -> None:
+    with transaction.atomic():
+        audit.record("catalog.delete_rule", actor=actor, target=rule, ip=ip, data=_rule_data(rule))
+        rule.delete()
+        _forget_routes()

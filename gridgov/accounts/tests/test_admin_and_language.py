@@ -65,7 +65,7 @@ def test_admin_changes_are_audited(client, admins, make_user):
 def test_chinese_by_default_even_for_an_english_browser(client, make_user):
     client.force_login(make_user("zhou"))
     page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
-    assert "我的角色" in page and 'lang="zh-Hans"' in page
+    assert "退出" in page and "Sign out" not in page and 'lang="zh-Hans"' in page
 
 
 @pytest.mark.django_db
@@ -74,7 +74,8 @@ def test_switching_to_english_sticks_to_the_user(client, make_user):
     client.force_login(user)
     response = client.post(reverse("accounts:set_language"), {"language": "en", "next": "/"})
     assert response.status_code == 302 and response["Location"] == "/"
-    assert "Your roles" in client.get(reverse("home")).content.decode()
+    page = client.get(reverse("home")).content.decode()
+    assert "Sign out" in page and 'lang="en"' in page
     user.refresh_from_db()
     assert user.language == "en"
     # An outside `next` is not followed.
