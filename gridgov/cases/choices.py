@@ -18,10 +18,26 @@ class State(models.TextChoices):
     MERGED = "merged", _("merged (已并案)")
 
 
-OPEN_STATES: frozenset[str] = frozenset(
-    {State.REPORTED, State.REGISTERED, State.DISPATCHED, State.HANDLING, State.HANDLED, State.SUSPENDED}
+# Tuples in the order of the lifecycle, not sets: `state IN (…)` must be the same SQL text in every process
+# (a set's order changes with the hash seed), or SQLite will not match it to the partial index of open cases.
+OPEN_STATES: tuple[str, ...] = (
+    State.REPORTED,
+    State.REGISTERED,
+    State.DISPATCHED,
+    State.HANDLING,
+    State.HANDLED,
+    State.SUSPENDED,
 )
-CLOSED_STATES: frozenset[str] = frozenset({State.CLOSED, State.REJECTED, State.MERGED})
+CLOSED_STATES: tuple[str, ...] = (State.CLOSED, State.REJECTED, State.MERGED)
+
+
+class Level(models.IntegerChoices):
+    """The level that answers for a case: it climbs from the grid towards the banner when escalated."""
+
+    BANNER = 0, _("banner (旗)")
+    TOWN = 1, _("town (镇/街道)")
+    VILLAGE = 2, _("village (村/社区)")
+    GRID = 3, _("grid (网格)")
 
 
 def state_kind(state: str) -> str:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from gridgov.catalog.models import Department, Item, Stage, Urgency
 
 from .choices import (
+    OPEN_STATES,
     Action,
     AssignmentKind,
     Capacity,
@@ -159,6 +160,9 @@ class Case(models.Model):
             models.Index(fields=["grid_l2_id", "-id"], name="case_l2"),
             models.Index(fields=["grid_l3_id", "-id"], name="case_l3"),
             models.Index(fields=["state", "-id"], name="case_state"),
+            # The open cases (6 % of a county's record): county-wide queue counts and the overview by town
+            # read these, and SQLite, with no statistics on the share of each state, would scan the table.
+            models.Index(fields=["grid_l1_id"], condition=Q(state__in=OPEN_STATES), name="case_open_l1"),
             models.Index(fields=["lead_department", "state", "-id"], name="case_dept_state"),
             models.Index(fields=["reporter_phone_index"], name="case_phone"),
             # Duplicates: the same item, recently reported.

@@ -99,7 +99,7 @@ def _send_sms(phones: list[str], text: str) -> None:
 
 
 def to_users(
-    user_ids: Iterable[int], case: Case | None, kind: str, data: dict[str, Any], now: datetime
+    user_ids: Iterable[int | None], case: Case | None, kind: str, data: dict[str, Any], now: datetime
 ) -> None:
     ids = sorted({u for u in user_ids if u is not None})
     if ids:

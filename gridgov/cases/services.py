@@ -460,11 +460,13 @@ def do_me_too(
     actor: Any,
     phone: str = "",
     channel: str = Channel.RESIDENT_APP,
+    taken_by: Any = None,
     ip: str | None = None,
     now: datetime | None = None,
 ) -> IntakeResult:
     """ "Me too": the reporter joins an open case instead of opening a new one; supporters are counted and
-    told of its progress. Saying it twice changes nothing."""
+    told of its progress. Saying it twice changes nothing. A caller known by phone only (`actor` None) may be
+    added by the operator who took the call (`taken_by`), who is then on record as the one who did it."""
     now = now or timezone.now()
     phone = normalise_phone(phone, "phone") if phone else ""
     if actor is None and not phone:
@@ -490,8 +492,8 @@ def do_me_too(
         _event(
             current,
             Action.ME_TOO,
-            actor=actor,
-            capacity="",
+            actor=actor if actor is not None else taken_by,
+            capacity=Capacity.OPERATOR if actor is None and taken_by is not None else "",
             from_state=current.state,
             to_state=current.state,
             data={"channel": channel, "supporters": current.supporters_count},
@@ -905,10 +907,17 @@ def _return(case, t, step, *, actor, capacity, assignments, now) -> Effect:
     Assignment.objects.filter(case=case, active=True).update(
         active=False, ended_at=now, end_reason="returned"
     )
-    levels_ops = notify.grid_users([case.grid_l1_id], ["operator"])
+    # The town's centre, and whoever dispatched it (the banner's centre may have).
+    dispatcher = (
+        CaseEvent.objects.filter(case=case, action__in=[Action.DISPATCH, Action.REASSIGN])
+        .order_by("-seq")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    operators = [*notify.grid_users([case.grid_l1_id], ["operator"]), dispatcher]
 
     def tell(c: Case, e: CaseEvent) -> None:
-        notify.to_users(levels_ops, c, "returned", {"number": c.number, "reason": step.reason}, now)
+        notify.to_users(operators, c, "returned", {"number": c.number, "reason": step.reason}, now)
 
     return Effect(
         t.target,
@@ -1102,6 +1111,8 @@ def _supervise(case, t, step, *, actor, capacity, assignments, now) -> Effect:
             heads = notify.grid_users(
                 [c.grid_l3_id, c.grid_l2_id], ["grid_specialist", "info_officer", "grid_head_l2"]
             )
+            if c.state in (State.REPORTED, State.REGISTERED):  # the centre must accept or dispatch it
+                heads += notify.grid_users([c.grid_l1_id], ["operator"])
             notify.to_users(heads, c, "supervision", {"number": c.number, **data}, now)
 
     return Effect(None, changes, {"card": step.card, "supervision": sup.pk}, after=[tell])

@@ -55,7 +55,7 @@ class Step:
     action: str  # of the CaseEvent, the audit entry ("case.<action>") and the live event
     kind: str  # of the inbox entry
     reason: str
-    states: frozenset[str]  # the case states the step acts on (a clock of any other case is only flagged)
+    states: tuple[str, ...]  # the case states the step acts on (a clock of any other case is only flagged)
     changes: str  # SQL: what the step changes in the case, besides its version
     params: tuple[Any, ...]  # the parameters of `changes`
     guard: str = ""  # SQL: a further condition on the case
@@ -80,7 +80,7 @@ ESCALATE = Step(
     ESCALATE_REASON,
     # As the transition table allows (a handled case waits for verification, not for a higher level), and the
     # banner (level 0) is the top of the ladder.
-    ESCALATABLE,
+    tuple(sorted(ESCALATABLE)),
     "level = level - 1",
     (),
     guard="AND level > 0",
@@ -185,7 +185,7 @@ def _update_cases(step: Step, case_ids: list[int], at: Any) -> list[Swept]:
     """Bump the version of the claimed clocks' cases that are in a state the step acts on, with the step's
     changes, in one UPDATE; return them as they are now, newest first (the order the chain always had)."""
     in_ids, ids_params = _in(case_ids)
-    states = sorted(step.states)
+    states = list(step.states)
     in_states = ", ".join(["%s"] * len(states))
     with connection.cursor() as cursor:
         cursor.execute(

@@ -195,3 +195,19 @@ def test_an_idempotency_key_replays_only_for_whoever_sent_it(world):
             Report(**{**web.__dict__, "reporter_phone": "13900003333", "idempotency_key": "o311-1"}),
             actor=None,
         )
+
+
+@pytest.mark.django_db
+def test_a_return_reaches_the_centre_that_dispatched_and_a_card_the_centre_that_must_dispatch(world):
+    # The banner's centre took this one; the town's centre answers for its area: both hear of the return.
+    case = report(world, world.resident)
+    do_transition(case, Action.ACCEPT, actor=world.banner_operator, now=T0)
+    do_transition(case, Action.DISPATCH, Step(unit="HW"), actor=world.banner_operator, now=T0)
+    do_transition(case, Action.RETURN, Step(reason="不归我们管"), actor=world.handler, now=T0)
+    told = set(Notification.objects.filter(case=case, kind="returned").values_list("user_id", flat=True))
+    assert told == {world.banner_operator.pk, world.operator.pk}
+
+    # Back to dispatch, no unit holds it: a card goes to the centre as well as to the grid's people.
+    do_transition(case, Action.SUPERVISE, Step(card="yellow", reason="尽快派遣"), actor=world.leader, now=T0)
+    told = set(Notification.objects.filter(case=case, kind="supervision").values_list("user_id", flat=True))
+    assert {world.operator.pk, world.specialist.pk, world.l2head.pk} <= told

@@ -39,7 +39,7 @@ from gridgov.grids.locator import locate
 
 # A working Thursday morning (Asia/Shanghai), so that the fixed-time tests do not depend on the clock.
 NOW = dt.datetime(2026, 11, 26, 10, 17, tzinfo=TZ)
-CLOCKED = OPEN_STATES - {State.SUSPENDED}
+CLOCKED = frozenset(OPEN_STATES) - {State.SUSPENDED}
 
 
 def check_history(now: dt.datetime) -> dict[str, int]:
