@@ -3,8 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.cases.views.lists import home
 from gridgov.api import api
+from gridgov.cases.views.lists import home
 
 admin.site.site_header = _("gridgov administration")
 admin.site.site_title = _("gridgov")

@@ -9,15 +9,12 @@ Workflow actions and intake take `multipart/form-data` (fields + `files`), so th
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, overload
+from typing import Any
 
 from django.core import signing
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status
@@ -26,32 +23,14 @@ from ninja.files import UploadedFile
 from gridgov.accounts.choices import Role
 from gridgov.catalog.models import Item
 from gridgov.catalog.selectors import route
-from gridgov.core.audit import atomic_record
 from gridgov.core.scoping import visible_to
 
-from . import selectors, services
-from .choices import (
-    OPEN_STATES,
-    Action,
-    AssignmentKind,
-    Capacity,
-    Card,
-    Channel,
-    Colour,
-    EvidencePhase,
-    ExtensionState,
-    Queue,
-    Rating,
-    ReporterKind,
-    State,
-)
+from . import selectors, services, story
+from .choices import OPEN_STATES, Queue, ReporterKind, State
 from .errors import CaseError, Duplicate
-from .models import Case, CaseEvent, Comment, Evidence, Extension, Notification, Supervision
+from .models import Case, Evidence, Notification
 from .notify import render
-from .personal import reporter_identity
 from .schemas import (
-    ActionOut,
-    AssignmentOut,
     Candidate,
     CaseDetail,
     CaseItem,
@@ -59,14 +38,8 @@ from .schemas import (
     CaseNumber,
     CasePage,
     CaseSummary,
-    CommentOut,
     ConflictError,
-    DeadlineOut,
     Error,
-    EventOut,
-    EvidenceOut,
-    ExtensionOut,
-    GridRef,
     Id,
     InboxPage,
     InboxQuery,
@@ -79,19 +52,21 @@ from .schemas import (
     NotificationOut,
     PageQuery,
     QueueCount,
-    Ref,
     ReporterFull,
-    ReporterOut,
     ReportIn,
     StepIn,
     Suggestion,
-    SupervisionOut,
     TriageQuery,
     ValidationError,
     WorkflowAction,
 )
-from .scoping import held_roles, staff_roles
-from .workflow import BY_ACTION
+from .scoping import held_roles
+from .story import PUBLIC_TYPES
+from .story import evidence_type as _evidence_type
+from .story import item_fields as _item_fields
+from .story import label as _label
+from .story import local as _local
+from .story import ref as _ref
 
 router = Router(tags=["cases"])
 
@@ -102,32 +77,6 @@ WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 409: ConflictError}
 ME_TOO_SALT = "gridgov.cases.me_too"
 ME_TOO_MAX_AGE = 24 * 3600
 EXCERPT = 80
-# The public copy's type from its stored name (HEIC becomes JPEG; the row keeps the original's type).
-PUBLIC_TYPES = {
-    ".jpg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-    ".mp4": "video/mp4",
-    ".mov": "video/quicktime",
-    ".webm": "video/webm",
-}
-# Steps among staff: a resident reading their case sees that they happened, not their notes.
-INTERNAL_ACTIONS = frozenset(
-    {
-        Action.SUPERVISE,
-        Action.REQUEST_EXTENSION,
-        Action.APPROVE_EXTENSION,
-        Action.DENY_EXTENSION,
-        Action.ESCALATE,
-        Action.RETURN,
-        Action.REASSIGN,
-        Action.ASSIST_SIGN,
-        Action.ASSIST_FEEDBACK,
-        Action.ME_TOO,
-        Action.MERGE,
-    }
-)
-
 
 # ------------------------------------------------------------------------------------------------- errors
 
@@ -145,53 +94,8 @@ def _refusal(message: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------- shaping
 
 
-@overload
-def _local(value: datetime) -> datetime: ...
-@overload
-def _local(value: datetime | None) -> datetime | None: ...
-def _local(value: datetime | None) -> datetime | None:
-    """A stored (UTC) time as shown: Asia/Shanghai, with its offset."""
-    return timezone.localtime(value) if value is not None else None
-
-
-def _label(choices: Any, value: str) -> str:
-    return str(choices(value).label) if value in choices.values else value
-
-
-def _name(user: Any) -> str:
-    return (user.full_name or user.username) if user is not None else ""
-
-
-def _ref(obj: Any) -> Ref | None:
-    return Ref(code=obj.code, name=obj.label) if obj is not None else None
-
-
 def _ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
-
-
-def _item_fields(case: Case, now: datetime) -> dict[str, Any]:
-    colour = selectors.colour(case, now)
-    item = case.item
-    return {
-        "number": case.number,
-        "state": case.state,
-        "state_label": _label(State, case.state),
-        "colour": colour,
-        "colour_label": _label(Colour, colour) if colour else "",
-        "item": ItemRef(code=item.code, name=item.label) if item is not None else None,
-        "grid": GridRef(code=case.grid.code, name=case.grid.name, level=case.grid.level),
-        "lead_department": _ref(case.lead_department),
-        "channel": case.channel,
-        "channel_label": _label(Channel, case.channel),
-        "urgency": case.urgency,
-        "created_at": _local(case.created_at),
-        "due_at": _local(case.due_at),
-        "level": case.level,
-        "supervised": case.supervised,
-        "card": case.card,
-        "supporters_count": case.supporters_count,
-    }
 
 
 def _items(cases: Iterable[Case]) -> list[CaseItem]:
@@ -218,153 +122,8 @@ def _summary(case: Case) -> CaseSummary:
     )
 
 
-def _events(user: Any, case: Case, staff: bool) -> list[EventOut]:
-    out = []
-    events = visible_to(user, CaseEvent).filter(case=case).select_related("actor").order_by("seq")
-    for e in events:
-        internal = not staff and e.action in INTERNAL_ACTIONS
-        if not staff and e.action == Action.COMMENT and not e.data.get("public", True):
-            continue  # a note among staff
-        shown = selectors.shown_name(user, case, e.actor, e.capacity, e.action)
-        out.append(
-            EventOut(
-                seq=e.seq,
-                action=e.action,
-                action_label=_label(Action, e.action),
-                actor=shown,
-                capacity=e.capacity,
-                capacity_label=_label(Capacity, e.capacity) if e.capacity else "",
-                from_state=e.from_state,
-                to_state=e.to_state,
-                level=e.level,
-                note="" if internal else e.note,
-                data={} if internal else e.data,
-                created_at=_local(e.created_at),
-            )
-        )
-    return out
-
-
-def _evidence_type(ev: Evidence) -> str:
-    ext = ev.public.name[ev.public.name.rfind(".") :].lower() if "." in ev.public.name else ""
-    return PUBLIC_TYPES.get(ext) or mimetypes.guess_type(ev.public.name)[0] or ev.content_type
-
-
-def _actions(user: Any, case: Case) -> list[ActionOut]:
-    out = []
-    for action in services.allowed_actions(user, case):
-        requires = sorted("files" if f == "evidence" else f for f in BY_ACTION[action].requires)
-        out.append(ActionOut(action=action, label=_label(Action, action), requires=requires))
-    return out
-
-
 def _detail(request: HttpRequest, case: Case) -> CaseDetail:
-    user = request.user
-    now = timezone.now()
-    staff = staff_roles(user)
-    reporter = selectors.reporter_of(user, case)
-    evidence = [
-        EvidenceOut(
-            id=ev.pk,
-            phase=ev.phase,
-            phase_label=_label(EvidencePhase, ev.phase),
-            kind=ev.kind,
-            content_type=_evidence_type(ev),
-            url=reverse("api:case_evidence", kwargs={"number": case.number, "evidence_id": ev.pk}),
-            created_at=_local(ev.created_at),
-        )
-        for ev in visible_to(user, Evidence).filter(case=case).order_by("id")
-    ]
-    comments = [
-        CommentOut(
-            id=c.pk,
-            author=selectors.shown_name(user, case, c.author, c.capacity) or "",
-            capacity=c.capacity,
-            capacity_label=_label(Capacity, c.capacity),
-            text=c.text,
-            public=c.public,
-            supervision=c.supervision_id,
-            created_at=_local(c.created_at),
-        )
-        for c in visible_to(user, Comment).filter(case=case).select_related("author").order_by("id")
-    ]
-    supervisions: list[SupervisionOut] = []
-    extensions: list[ExtensionOut] = []
-    if staff:
-        supervisions = [
-            SupervisionOut(
-                id=s.pk,
-                card=s.card,
-                card_label=_label(Card, s.card),
-                reason=s.reason,
-                stage=s.stage,
-                by=_name(s.by) if s.by is not None else None,
-                created_at=_local(s.created_at),
-            )
-            for s in Supervision.objects.filter(case=case).select_related("by").order_by("id")
-        ]
-        extensions = [
-            ExtensionOut(
-                id=x.pk,
-                minutes=x.minutes,
-                reason=x.reason,
-                state=x.state,
-                state_label=_label(ExtensionState, x.state),
-                requested_by=_name(x.requested_by),
-                requested_at=_local(x.requested_at),
-                decided_at=_local(x.decided_at),
-                decision_note=x.decision_note,
-            )
-            for x in Extension.objects.filter(case=case).select_related("requested_by").order_by("id")
-        ]
-    return CaseDetail(
-        **_item_fields(case, now),
-        description=case.description,
-        address=case.address,
-        lon=case.lon,
-        lat=case.lat,
-        stage=case.stage,
-        closed_at=_local(case.closed_at),
-        routed_department=_ref(case.routed_department),
-        rating=case.rating,
-        rating_label=_label(Rating, case.rating) if case.rating else "",
-        version=case.version,
-        reporter=ReporterOut(kind_label=_label(ReporterKind, reporter["kind"]), **reporter)
-        if reporter is not None
-        else None,
-        actions=_actions(user, case),
-        events=_events(user, case, staff),
-        deadlines=[
-            DeadlineOut(
-                stage=d.stage,
-                stage_label=d.get_stage_display(),
-                minutes=d.minutes,
-                started_at=_local(d.started_at),
-                due_at=_local(d.due_at),
-                paused_at=_local(d.paused_at),
-                done_at=_local(d.done_at),
-                met=d.met,
-            )
-            for d in case.deadlines.order_by("id")
-        ],
-        assignments=[
-            AssignmentOut(
-                department=Ref(code=a.department.code, name=a.department.label),
-                kind=a.kind,
-                kind_label=_label(AssignmentKind, a.kind),
-                active=a.active,
-                dispatched_at=_local(a.dispatched_at),
-                signed_at=_local(a.signed_at),
-                fed_back_at=_local(a.fed_back_at),
-                ended_at=_local(a.ended_at),
-            )
-            for a in case.assignments.select_related("department").order_by("id")
-        ],
-        evidence=evidence,
-        supervisions=supervisions,
-        extensions=extensions,
-        comments=comments,
-    )
+    return story.detail(request.user, case)
 
 
 def _case_detail(request: HttpRequest, number: str) -> CaseDetail:
@@ -704,17 +463,7 @@ def evidence(request: HttpRequest, number: CaseNumber, evidence_id: Id):
 def unmask_reporter(request: HttpRequest, number: CaseNumber):
     """The reporter's full name and phone, for an operator who must call them back. Every call is written to
     the audit log."""
-    user = request.user
-    case = selectors.get_case(user, number)
-    if not selectors.may_unmask(user, case):
+    full = story.unmask_reporter(request.user, selectors.get_case(request.user, number), _ip(request))
+    if full is None:
         return Status(403, _refusal(_("Only command-centre operators may see who reported.")))
-    name, phone = reporter_identity(case)
-    atomic_record(
-        "case.unmask_reporter", actor=user, target=case, data={"number": case.number}, ip=_ip(request)
-    )
-    return ReporterFull(
-        kind=case.reporter_kind,
-        kind_label=_label(ReporterKind, case.reporter_kind),
-        name=name,
-        phone=phone,
-    )
+    return full

@@ -24,24 +24,27 @@ def workbench(request: HttpRequest) -> dict[str, Any]:
         return {}
     roles = {h.role for h in held_roles(user)}
     path = request.path
-    links: list[tuple[str, Any]] = [(reverse("home"), _("Workbench"))]
+    # Each link: its URL, its label, and the path prefix of the pages it stands for.
+    links: list[tuple[str, Any, str]] = [(reverse("home"), _("Workbench"), "")]
     if staff_roles(user) or Role.RESIDENT in roles:
-        links.append((reverse("cases:list"), _("Cases")))
+        links.append((reverse("cases:list"), _("Cases"), ""))
     if Role.OPERATOR in roles:
-        links.append((reverse("cases:new"), _("New report")))
+        links.append((reverse("cases:new"), _("New report"), ""))
     if roles & OVERVIEW_ROLES or is_county_wide(user):
-        links.append((reverse("cases:overview"), _("Overview")))
+        links.append((reverse("cases:overview"), _("Overview"), ""))
     if staff_roles(user):
-        links.append((reverse("grids:map"), _("Grid map")))
+        links.append((reverse("grids:map"), _("Grid map"), ""))
     if holds_duty(user, ("system",)):
-        links.append((reverse("grids:manage"), _("Grids")))
-        links.append((reverse("catalog:items"), _("Responsibility list")))
+        links.append((reverse("grids:manage"), _("Grids"), ""))
+        links.append((reverse("catalog:items"), _("Responsibility list"), "/catalog/"))
     if holds_duty(user, ("security",)):
-        links.append((reverse("accounts:people"), _("People and roles")))
-    home = reverse("home")
+        links.append((reverse("accounts:people"), _("People and roles"), ""))
+    # The current link is the one whose prefix matches the path the longest (/cases/new/ is not /cases/).
+    matches = [len(prefix or url) for url, _label, prefix in links if path.startswith(prefix or url)]
+    best = max(matches, default=0)
     nav = [
-        {"url": url, "label": label, "current": path == url or (url != home and path.startswith(url))}
-        for url, label in links
+        {"url": url, "label": label, "current": len(prefix or url) == best and path.startswith(prefix or url)}
+        for url, label, prefix in links
     ]
     unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     return {"nav": nav, "unread": unread}

@@ -83,10 +83,13 @@ def queue(user: Any, name: str, now: datetime | None = None) -> QuerySet[Case]:
 
 
 def queue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
-    """Every queue's count in one query."""
+    """Every queue's count in one query, and `open`: every open case of the user's."""
     now = now or timezone.now()
     departments = _unit_only(user)
-    aggregates = {name: Count("pk", filter=queue_q(name, now, departments)) for name in Queue.values}
+    aggregates: dict[str, Any] = {
+        name: Count("pk", filter=queue_q(name, now, departments)) for name in Queue.values
+    }
+    aggregates["open"] = Count("pk")
     base = visible_cases(user).filter(state__in=OPEN_STATES)
     if departments:
         # A unit's work is what it holds now: its active assignments (indexed), not all it ever held.
@@ -94,6 +97,16 @@ def queue_counts(user: Any, now: datetime | None = None) -> dict[str, int]:
             Exists(Assignment.objects.filter(case=OuterRef("pk"), active=True, department_id__in=departments))
         )
     return base.aggregate(**aggregates)
+
+
+# How a list may be sorted: each a keyset of (field, descending); the id breaks ties and pages.
+SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "newest": (("id", True),),
+    "oldest": (("id", False),),
+    # Cases whose clock runs (open, not suspended), the nearest deadline first.
+    "due": (("due_at", False), ("id", False)),
+}
+COLOURS = ("green", "yellow", "red")
 
 
 @dataclass
@@ -110,14 +123,41 @@ class CaseFilter:
     since: date | None = None
     until: date | None = None
     q: str | None = None  # text in description or address
+    colour: str | None = None  # the running deadline's colour: green / yellow / red
+    supervised: bool = False  # open and under supervision (督办)
+    sort: str = "newest"  # a key of SORTS
+
+
+def colour_q(name: str, now: datetime) -> Q:
+    """The cases whose running deadline has colour `name` (the same thresholds as `colour`)."""
+    if name == "red":
+        return Q(state__in=OPEN_STATES, due_at__lte=now)
+    if name == "yellow":
+        return Q(state__in=OPEN_STATES, warn_at__lte=now, due_at__gt=now)
+    if name == "green":
+        return Q(state__in=OPEN_STATES, due_at__gt=now) & (Q(warn_at__isnull=True) | Q(warn_at__gt=now))
+    raise ValueError(name)
+
+
+def phone_search_allowed(user: Any) -> bool:
+    """Searching by phone tells who reported: only operators (in their centre's grids)."""
+    return any(h.role == Role.OPERATOR and h.grid_path for h in held_roles(user))
 
 
 def case_list(user: Any, f: CaseFilter, now: datetime | None = None) -> QuerySet[Case]:
-    """The filtered list of a user's cases, newest first."""
+    """The filtered list of a user's cases, ordered by `f.sort` (newest first by default)."""
     now = now or timezone.now()
     qs = visible_cases(user)
     if f.queue:
-        qs = qs.filter(queue_q(f.queue, now, _unit_only(user)))
+        departments = _unit_only(user)
+        qs = qs.filter(queue_q(f.queue, now, departments))
+        if departments and f.queue in (Queue.DUE_SOON, Queue.OVERDUE, Queue.SUPERVISED):
+            # As `queue_counts` counts them: what the unit holds now, not all it ever held.
+            qs = qs.filter(
+                Exists(
+                    Assignment.objects.filter(case=OuterRef("pk"), active=True, department_id__in=departments)
+                )
+            )
     if f.state:
         qs = qs.filter(state__in=f.state)
     if f.item:
@@ -127,7 +167,7 @@ def case_list(user: Any, f: CaseFilter, now: datetime | None = None) -> QuerySet
     if f.grid:
         from gridgov.grids.models import Grid
 
-        grid = visible_to(user, Grid).filter(code=f.grid).first()
+        grid = visible_to(user, Grid.objects.current()).filter(code=f.grid).first()
         qs = qs.filter(grid_filter(grid.path)) if grid is not None else qs.none()
     if f.department:
         qs = qs.filter(lead_department__code=f.department)
@@ -151,7 +191,95 @@ def case_list(user: Any, f: CaseFilter, now: datetime | None = None) -> QuerySet
         qs = qs.filter(created_at__lt=datetime.combine(f.until + timedelta(days=1), time.min, tz))
     if f.q:
         qs = qs.filter(Q(description__contains=f.q) | Q(address__contains=f.q))
-    return qs.select_related(*LIST_FIELDS).order_by("-id")
+    if f.colour:
+        qs = qs.filter(colour_q(f.colour, now))
+    if f.supervised:
+        # `supervised > 0` first: the partial index of supervised cases (migration 0003) serves it.
+        qs = qs.filter(supervised__gt=0, state__in=OPEN_STATES)
+    keys = SORTS.get(f.sort) or SORTS["newest"]
+    if keys[0][0] == "due_at":
+        qs = qs.filter(due_at__isnull=False)
+    return qs.select_related(*LIST_FIELDS).order_by(*(f"-{k}" if desc else k for k, desc in keys))
+
+
+@dataclass
+class Page:
+    """One page of a keyset-paged list: its rows, and the cursors of the pages after and before it (None when
+    there is none). Nothing counts the whole list."""
+
+    rows: list[Any]
+    next: str | None
+    previous: str | None
+
+
+def _cursor(row: Any, keys: tuple[tuple[str, bool], ...]) -> str:
+    parts = []
+    for field, _desc in keys:
+        value = getattr(row, field)
+        parts.append(value.isoformat() if isinstance(value, datetime) else str(value))
+    return "~".join(parts)
+
+
+def _parse_cursor(raw: str, keys: tuple[tuple[str, bool], ...]) -> list[Any] | None:
+    parts = raw.split("~")
+    if len(parts) != len(keys):
+        return None
+    values: list[Any] = []
+    try:
+        for (field, _desc), part in zip(keys, parts, strict=True):
+            if field == "id":
+                values.append(int(part))
+            else:
+                value = datetime.fromisoformat(part)
+                if value.tzinfo is None:
+                    return None
+                values.append(value)
+    except ValueError:
+        return None
+    return values
+
+
+def _beyond(keys: tuple[tuple[str, bool], ...], values: list[Any], forward: bool) -> Q:
+    """Rows strictly after (forward) or before the cursor in the order of `keys`: (a, b) > (x, y) spelled
+    as a > x OR (a = x AND b > y), which the database answers from the sort's index."""
+    q = Q(pk__in=[])
+    for i, (field, desc) in enumerate(keys):
+        smaller = desc == forward  # descending and forward, or ascending and backward: smaller values
+        step = Q(**{f"{field}__{'lt' if smaller else 'gt'}": values[i]})
+        for f2, v2 in zip([k for k, _ in keys[:i]], values[:i], strict=True):
+            step &= Q(**{f2: v2})
+        q |= step
+    return q
+
+
+def keyset_page(
+    qs: QuerySet[Any], sort: str, *, after: str | None = None, before: str | None = None, limit: int = 50
+) -> Page:
+    """A page of `qs` in the order of SORTS[sort]: the rows after cursor `after` (or before `before`)."""
+    keys = SORTS.get(sort) or SORTS["newest"]
+    order = [f"-{k}" if desc else k for k, desc in keys]
+    reverse = [k if desc else f"-{k}" for k, desc in keys]
+    back = _parse_cursor(before, keys) if before else None
+    if back is not None:
+        rows = list(qs.filter(_beyond(keys, back, False)).order_by(*reverse)[: limit + 1])
+        more_before = len(rows) > limit
+        rows = rows[:limit][::-1]
+        return Page(
+            rows=rows,
+            next=_cursor(rows[-1], keys) if rows else None,
+            previous=_cursor(rows[0], keys) if rows and more_before else None,
+        )
+    values = _parse_cursor(after, keys) if after else None
+    if values is not None:
+        qs = qs.filter(_beyond(keys, values, True))
+    rows = list(qs.order_by(*order)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        rows=rows,
+        next=_cursor(rows[-1], keys) if rows and more else None,
+        previous=_cursor(rows[0], keys) if rows and values is not None else None,
+    )
 
 
 def get_case(user: Any, number: str) -> Case:
@@ -203,7 +331,9 @@ def shown_name(user: Any, case: Case, person: Any, capacity: str, action: str = 
     name = person.full_name or person.username
     if person.pk == user.pk:
         return name
-    public = action == "me_too" or (capacity == Capacity.REPORTER and case.reporter_kind != "staff")
+    public = (action == "me_too" and capacity != Capacity.OPERATOR) or (
+        capacity == Capacity.REPORTER and case.reporter_kind != "staff"
+    )
     if not public:
         return name if staff_roles(user) else None
     return mask_name(name) if reporter_visible(user, case) else None
