@@ -46,7 +46,9 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def new_page(browser: Any, viewport: dict[str, int] = DESKTOP, locale: str = "zh-CN") -> tuple[Any, list[str]]:
+def new_page(
+    browser: Any, viewport: dict[str, int] = DESKTOP, locale: str = "zh-CN"
+) -> tuple[Any, list[str]]:
     """A page in its own context (own cookies), and the list its script errors are collected into."""
     context = browser.new_context(viewport=viewport, locale=locale)
     page = context.new_page()
