@@ -71,13 +71,23 @@ def small_tree(db):
     return {g.code: g for g in grids}
 
 
+# argon2 is slow on purpose (~0.1 s a hash): hash each test password once per run and give every user made with
+# it the same real argon2 hash, so a world of twenty people costs milliseconds, and sign-in still verifies it.
+_HASHES: dict[tuple[str, str], str] = {}
+
+
 @pytest.fixture
 def make_user(db):
+    from django.conf import settings
+    from django.contrib.auth.hashers import make_password
+
     from gridgov.accounts.models import User
 
     def make(username: str, password: str = "Correct-Horse-9", **fields):
-        user = User(username=username, **fields)
-        user.set_password(password)
+        key = (password, settings.PASSWORD_HASHERS[0])  # a test may choose another hasher
+        if key not in _HASHES:
+            _HASHES[key] = make_password(password)
+        user = User(username=username, password=_HASHES[key], **fields)
         user.save()
         return user
 
