@@ -7,6 +7,7 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.catalog.forms import department_field
 from gridgov.catalog.models import Department
 
 from .choices import Role
@@ -26,16 +27,6 @@ def _grid_input() -> forms.TextInput:
             "hx-trigger": "input changed delay:300ms",
             "hx-target": "#grid-codes",
         }
-    )
-
-
-def _departments() -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
-        label=_("department"),
-        queryset=Department.objects.filter(active=True).only("id", "code", "name", "name_en"),
-        to_field_name="code",
-        required=False,
-        empty_label="—",
     )
 
 
@@ -129,7 +120,7 @@ class AssignmentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"] = _departments()
+        self.fields["department"] = department_field(_("department"), required=False)
 
 
 class ImportUploadForm(forms.Form):

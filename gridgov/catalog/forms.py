@@ -12,7 +12,8 @@ from gridgov.grids.models import Grid
 from .models import Department, Item, Module, Stage, Urgency
 
 
-def _departments(label, required: bool = True) -> forms.ModelChoiceField:
+def department_field(label, required: bool = True) -> forms.ModelChoiceField:
+    """A choice among the active departments, by code (the one department picker of every form)."""
     return forms.ModelChoiceField(
         label=label,
         queryset=Department.objects.filter(active=True).only("id", "code", "name", "name_en"),
@@ -47,7 +48,7 @@ class ItemResponsibilityForm(forms.Form):
 
     def __init__(self, *args, limits: dict[tuple[str, str], int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lead"] = _departments(_("lead department"))
+        self.fields["lead"] = department_field(_("lead department"))
         self.fields["assisting"] = forms.ModelMultipleChoiceField(
             label=_("assisting departments"),
             queryset=Department.objects.filter(active=True).only("id", "code", "name", "name_en"),
@@ -105,7 +106,7 @@ class RoutingRuleForm(forms.Form):
             required=False,
             empty_label="—",
         )
-        self.fields["department"] = _departments(_("lead department"))
+        self.fields["department"] = department_field(_("lead department"))
         self.order_fields(self.field_order)
 
     def clean_grid(self):
