@@ -553,44 +553,21 @@ def _save_new(grids: list[Grid]) -> None:
         Grid.objects.filter(pk=g.pk).update(path=g.path, l1=g.l1_id, l2=g.l2_id, l3=g.l3_id)
 
 
-def _rehome(
-    moves: list[tuple[Grid, Grid]], effective: dt.date, result: _Moves, fresh_parents: set[int]
-) -> None:
-    """Give grids new parents. Each (child, new parent) becomes a new row coded under the new parent, keeping
-    its last three digits unless they are taken there (then the next free number), and everything below it
-    follows with its own last digits. The old rows go to `result.closed`, mapped one to one.
-
-    `fresh_parents` are parents made by this adjustment: no grid was ever coded under them."""
-    taken: dict[int, set[int]] = {}
-    history: dict[int, set[int]] = {}
-    new_of: dict[int, Grid] = {}
-    for child, parent in moves:
-        mine = taken.setdefault(parent.pk, set())
-        if parent.pk not in fresh_parents and parent.pk not in history:
-            history[parent.pk] = _used_sequences(parent.code, child.level)
-        used = mine | history.get(parent.pk, set())
-        suffix = int(child.code[-LEVEL_CODE_DIGITS:])
-        if suffix in used:
-            code = _next_codes(parent.code, child.level, child.kind, 1, suffix, mine | used)[0]
-            mine.add(int(code[-LEVEL_CODE_DIGITS:]))
-        else:
-            mine.add(suffix)
-            code = f"{parent.code}{suffix:03d}"
-        new = _new_grid_like(child, code=code, parent=parent, effective=effective)
-        _save_new([new])
-        new_of[child.pk] = new
-        result.closed.append(child)
-    for grid in _subtree([child for child, _parent in moves]):
-        assert grid.parent_id is not None  # below a re-homed grid, so it has a parent
-        parent = new_of[grid.parent_id]
+def _rehome(plan: AdjustmentPreview, parents: Sequence[Grid], effective: dt.date, result: _Moves) -> None:
+    """Make the new rows the plan gives the grids that change parent (see `_planned_moves`): each such grid, and
+    everything below it, becomes a new row with its planned code, under one of `parents` (the saved grids of
+    the adjustment) or under the new row of its old parent. The old rows go to `result.closed`, mapped one to
+    one."""
+    old = {g.pk: g for g in plan.closed}
+    by_code = {g.code: g for g in parents}
+    for pk, code in plan.recoded.items():
         new = _new_grid_like(
-            grid, code=parent.code + grid.code[-LEVEL_CODE_DIGITS:], parent=parent, effective=effective
+            old[pk], code=code, parent=by_code[code[:-LEVEL_CODE_DIGITS]], effective=effective
         )
         _save_new([new])
-        new_of[grid.pk] = new
-        result.closed.append(grid)
-    for old_id, new in new_of.items():
-        result.mapping[old_id] = [new]
+        by_code[code] = new
+        result.closed.append(old[pk])
+        result.mapping[pk] = [new]
         result.opened.append(new)
 
 
@@ -702,6 +679,31 @@ def _label(index: int, name: str) -> str:
 
 
 # -- dynamic adjustment ----------------------------------------------------------------------------------------
+# Each service locks its grids, plans on them as its preview does (`_plan_*`: the checks, the resulting shapes,
+# codes and moves, nothing written), refuses with the plan's problems, and otherwise writes the plan.
+def _save_planned(
+    planned: Sequence[PlannedGrid], *, kind: str, parent: Grid | None, effective: dt.date
+) -> list[Grid]:
+    """Insert the new grids of a plan under `parent`, with the shapes as planned (full precision)."""
+    grids = [
+        Grid(
+            code=p.code,
+            name=p.name,
+            level=p.level,
+            kind=kind,
+            parent=parent,
+            path="",
+            households=p.households,
+            population=p.population,
+            valid_from=effective,
+            **_shape_fields(p.geometry, precision=0),
+        )
+        for p in planned
+    ]
+    _save_new(grids)
+    return grids
+
+
 def do_split_grid(
     grid: Grid,
     pieces: Sequence[tuple[str, Any]],
@@ -718,75 +720,11 @@ def do_split_grid(
     leave a gap, overlap or stick out (above the tolerance), pieces that cut a child grid, a bad date."""
     with transaction.atomic():
         [grid] = _lock_current([grid])
-        problems: list[Problem] = []
-        whole = _shape_of(grid)
-        if grid.parent_id is None:
-            problems.append(Problem(grid.code, _("the county root cannot be split")))
-        if whole is None:
-            problems.append(Problem(grid.code, _("has no boundary yet, so it cannot be split")))
-        if len(pieces) < 2:
-            problems.append(Problem(grid.code, _("a split needs at least two pieces")))
-        taken = _sibling_names(grid.parent_id, [grid.pk])
-        names: list[str] = []
-        geoms: list[shapely.Geometry] = []
-        for i, piece in enumerate(pieces, start=1):
-            name, geometry = piece
-            where = _("piece %(number)d") % {"number": i}
-            problems += _name_problems(where, name, taken)
-            taken[str(name).strip()] = where
-            geom, geometry_problems = as_shape(geometry)
-            problems += [Problem(where, m, _("geometry")) for m in geometry_problems]
-            names.append(str(name).strip())
-            geoms.append(geom)
-        _raise(problems)
-        labels = [_label(i, n) for i, n in enumerate(names, start=1)]
-        for defect in tile_defects(grid.code, whole, labels, geoms):
-            problems.append(Problem(_("pieces"), defect.message()))
-        children = _children([grid])
-        sides, child_problems = _side_of(children, geoms, labels)
-        problems += child_problems
-        problems += _effective_problems(effective, [grid, *_subtree([grid])])
-        _raise(problems)
-
-        parent = grid.parent  # checked above: not the root
-        assert parent is not None
-        codes = _next_codes(parent.code, grid.level, grid.kind, len(geoms), grid.sequence, set())
-        # Within the tolerance a piece may overhang: store it clipped, so the pieces lie inside the old grid.
-        tol = _tolerance()
-        clipped = [_without_slivers(shapely.intersection(g, whole), tol) for g in geoms]
-        if children:  # a grid with children: its figures are theirs
-            households = [
-                sum(c.households for c, s in zip(children, sides, strict=True) if s == i)
-                for i in range(len(geoms))
-            ]
-            population = [
-                sum(c.population for c, s in zip(children, sides, strict=True) if s == i)
-                for i in range(len(geoms))
-            ]
-        else:  # a leaf: share its figures by area until the registry counts them again
-            areas = [area_m2(g) for g in geoms]
-            households = _split_figures(grid.households, areas)
-            population = _split_figures(grid.population, areas)
-        new = [
-            Grid(
-                code=code,
-                name=name,
-                level=grid.level,
-                kind=grid.kind,
-                parent=parent,
-                path="",
-                households=households[i],
-                population=population[i],
-                valid_from=effective,
-                **_shape_fields(clipped[i], precision=0),
-            )
-            for i, (code, name) in enumerate(zip(codes, names, strict=True))
-        ]
-        _save_new(new)
+        plan = _plan_split(grid, pieces, effective=effective)
+        _raise(plan.problems)
+        new = _save_planned(plan.results, kind=grid.kind, parent=grid.parent, effective=effective)
         moves = _Moves(closed=[grid], opened=list(new), mapping={grid.pk: list(new)})
-        _rehome(
-            [(c, new[s]) for c, s in zip(children, sides, strict=True)], effective, moves, {g.pk for g in new}
-        )
+        _rehome(plan, new, effective, moves)
         _finish(GridChange.Kind.SPLIT, moves, actor=actor, effective=effective, reason=reason)
     return new
 
@@ -807,70 +745,12 @@ def do_merge_grids(
     kinds, a missing boundary, grids that do not form one area, a bad name or date."""
     with transaction.atomic():
         grids = _lock_current(grids)
-        problems: list[Problem] = []
-        if len(grids) < 2:
-            problems.append(Problem(_("grids to merge"), _("a merge needs at least two different grids")))
+        plan = _plan_merge(grids, name=name, effective=effective)
+        _raise(plan.problems)
         first = grids[0]
-        for g in grids:
-            if g.parent_id is None:
-                problems.append(Problem(g.code, _("the county root cannot be merged")))
-            elif g.parent_id != first.parent_id:
-                problems.append(
-                    Problem(
-                        g.code,
-                        _("has another parent than %(code)s: only siblings can be merged")
-                        % {"code": first.code},
-                    )
-                )
-            if g.kind != first.kind:
-                problems.append(
-                    Problem(
-                        g.code,
-                        _("is of another kind than %(code)s: merge grids of one kind") % {"code": first.code},
-                    )
-                )
-            if g.geometry is None:
-                problems.append(Problem(g.code, _("has no boundary yet, so it cannot be merged")))
-        problems += _name_problems(
-            _("merged grid"), name, _sibling_names(first.parent_id, [g.pk for g in grids])
-        )
-        _raise(problems)
-        geoms = [_shape_of(g) for g in grids]
-        apart = _connected(geoms)
-        if apart:
-            problems.append(
-                Problem(
-                    ", ".join(grids[i].code for i in apart),
-                    _(
-                        "does not share a boundary with %(code)s and the grids joined to it: the merged grid must be one area"
-                    )
-                    % {"code": first.code},
-                )
-            )
-        children = _children(grids)
-        problems += _effective_problems(effective, [*grids, *_subtree(grids)])
-        _raise(problems)
-
-        parent = first.parent  # checked above: not the root
-        assert parent is not None
-        like = min(g.sequence or 0 for g in grids)
-        [code] = _next_codes(parent.code, first.level, first.kind, 1, like, set())
-        merged = Grid(
-            code=code,
-            name=name.strip(),
-            level=first.level,
-            kind=first.kind,
-            parent=parent,
-            path="",
-            # A grid with children counts what its children count; a leaf adds up the merged leaves.
-            households=sum(g.households for g in (children or grids)),
-            population=sum(g.population for g in (children or grids)),
-            valid_from=effective,
-            **_shape_fields(shapely.union_all(geoms), precision=0),
-        )
-        _save_new([merged])
+        [merged] = _save_planned(plan.results, kind=first.kind, parent=first.parent, effective=effective)
         moves = _Moves(closed=list(grids), opened=[merged], mapping={g.pk: [merged] for g in grids})
-        _rehome([(c, merged) for c in children], effective, moves, {merged.pk})
+        _rehome(plan, [merged], effective, moves)
         _finish(GridChange.Kind.MERGE, moves, actor=actor, effective=effective, reason=reason)
     return merged
 
@@ -893,87 +773,21 @@ def do_redraw_boundary(
     grid, a bad date."""
     with transaction.atomic():
         a, b = _lock_current([grid_a, grid_b]) if grid_a.pk != grid_b.pk else (grid_a, grid_a)
-        problems: list[Problem] = []
-        tol = _tolerance()
-        if a.pk == b.pk:
-            problems.append(Problem(a.code, _("a boundary is redrawn between two different grids")))
-        if a.parent_id is None or b.parent_id is None:
-            problems.append(
-                Problem(
-                    a.code if a.parent_id is None else b.code,
-                    _("the county root's boundary cannot be redrawn"),
-                )
-            )
-        elif a.parent_id != b.parent_id:
-            problems.append(
-                Problem(
-                    b.code,
-                    _("has another parent than %(code)s: only siblings share a boundary to redraw")
-                    % {"code": a.code},
-                )
-            )
-        for g in (a, b):
-            if g.geometry is None:
-                problems.append(Problem(g.code, _("has no boundary yet, so it cannot be redrawn")))
-        new_a, shape_problems = as_shape(new_geometry_a)
-        problems += [Problem(a.code, m, _("new boundary")) for m in shape_problems]
-        _raise(problems)
-        old_a, old_b = _shape_of(a), _shape_of(b)
-        if _shared_edge_m(old_a, old_b) < MIN_SHARED_EDGE_M:
-            problems.append(Problem(b.code, _("does not share a boundary with %(code)s") % {"code": a.code}))
-        union = shapely.union_all([old_a, old_b])
-        beyond = shapely.difference(new_a, union)
-        beyond_area = area_m2(beyond)
-        if beyond_area > tol:
-            point = shapely.point_on_surface(beyond)
-            problems.append(
-                Problem(
-                    a.code,
-                    _("the new boundary goes %(area).1f m² beyond %(a)s and %(b)s, at %(lon).6f, %(lat).6f")
-                    % {"area": beyond_area, "a": a.code, "b": b.code, "lon": point.x, "lat": point.y},
-                    _("new boundary"),
-                )
-            )
-        shape_a = _without_slivers(shapely.intersection(new_a, union), tol)
-        shape_b = _without_slivers(shapely.difference(union, shape_a), tol)
-        if shape_a.is_empty:
-            problems.append(
-                Problem(a.code, _("the new boundary would leave this grid empty"), _("new boundary"))
-            )
-        if shape_b.is_empty:
-            problems.append(
-                Problem(b.code, _("the new boundary would leave this grid empty"), _("new boundary"))
-            )
-        elif not shape_a.is_empty and area_m2(shapely.symmetric_difference(shape_a, old_a)) <= tol:
-            problems.append(
-                Problem(a.code, _("the new boundary is the same as the current one"), _("new boundary"))
-            )
-        _raise(problems)
-        children = _children([a, b])
-        sides, child_problems = _side_of(children, [shape_a, shape_b], [a.code, b.code])
-        problems += child_problems
-        movers = [(c, (a, b)[s]) for c, s in zip(children, sides, strict=True) if c.parent_id != (a, b)[s].pk]
-        problems += _effective_problems(
-            effective, [a, b, *[c for c, _p in movers], *_subtree([c for c, _p in movers])]
-        )
-        _raise(problems)
+        plan = _plan_redraw(a, b, new_geometry_a, effective=effective)
+        _raise(plan.problems)
 
         moves = _Moves(
             mapping={a.pk: sorted([a, b], key=lambda g: g.code), b.pk: sorted([a, b], key=lambda g: g.code)}
         )
         before = {a.code: a.area_m2, b.code: b.area_m2}
         GridVersion.objects.filter(grid__in=[a.pk, b.pk], valid_to__isnull=True).update(valid_to=effective)
-        for g, geom in ((a, shape_a), (b, shape_b)):
-            for key, value in _shape_fields(geom, precision=0).items():
+        for g, planned in zip((a, b), plan.results, strict=True):
+            for key, value in _shape_fields(planned.geometry, precision=0).items():
                 setattr(g, key, value)
-        if children:  # grids with children: their figures are their children's
-            for g in (a, b):
-                mine = [c for c, s in zip(children, sides, strict=True) if (a, b)[s].pk == g.pk]
-                g.households = sum(c.households for c in mine)
-                g.population = sum(c.population for c in mine)
-        for g in (a, b):
+            # grids with children: their figures are their children's (the plan adds them up)
+            g.households, g.population = planned.households, planned.population
             g.save(update_fields=[*_shape_fields(None), "households", "population", "updated_at"])
-        _rehome(movers, effective, moves, set())
+        _rehome(plan, [a, b], effective, moves)
         _finish(
             GridChange.Kind.REDRAW,
             moves,
@@ -1034,6 +848,8 @@ class AdjustmentPreview:
     moves: list[PlannedMove] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
     mapping: dict[int, list[PlannedGrid]] = field(default_factory=dict)
+    # old grid id → new code, of every grid that would change parent and every grid below it (parents first)
+    recoded: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -1043,8 +859,8 @@ class AdjustmentPreview:
 def _planned_moves(
     movers: Sequence[tuple[Grid, PlannedGrid]], fresh: bool, preview: AdjustmentPreview
 ) -> dict[int, str]:
-    """The new codes of grids that change parent, as `_rehome` would give them (a number already used under
-    the new parent is replaced by the next free one), and of everything below them. Returns old id → code."""
+    """The new codes of grids that change parent (a number already used under the new parent is replaced by the
+    next free one), and of everything below them, as `_rehome` then makes them. Returns old id → code."""
     taken: dict[str, set[int]] = {}
     history: dict[str, set[int]] = {}
     new_code: dict[int, str] = {}
@@ -1069,6 +885,7 @@ def _planned_moves(
         count = sum(1 for g in below if g.path.startswith(child.path))
         preview.moves.append(PlannedMove(child, new_code[child.pk], target.code, count))
     preview.closed += [child for child, _target in movers] + below
+    preview.recoded.update(new_code)
     return new_code
 
 
@@ -1092,6 +909,19 @@ def _planned_assignments(targets: dict[int, list[str]]) -> list[dict[str, Any]]:
         for a in rows
         if a.grid is not None and a.grid_id is not None
     ]
+
+
+def _with_assignments(preview: AdjustmentPreview) -> AdjustmentPreview:
+    """The plan, with the role assignments that would follow the grids it closes (when it is not refused)."""
+    if preview.ok:
+        targets = {
+            g.pk: [preview.recoded[g.pk]]
+            if g.pk in preview.recoded
+            else [p.code for p in preview.mapping[g.pk]]
+            for g in preview.closed
+        }
+        preview.assignments = _planned_assignments(targets)
+    return preview
 
 
 def _no_codes(
@@ -1174,6 +1004,11 @@ def do_create_grid(
 
 def preview_split(grid: Grid, pieces: Sequence[tuple[str, Any]], *, effective: dt.date) -> AdjustmentPreview:
     """What `do_split_grid(grid, pieces, effective=…)` would do, or why it would refuse."""
+    return _with_assignments(_plan_split(grid, pieces, effective=effective))
+
+
+def _plan_split(grid: Grid, pieces: Sequence[tuple[str, Any]], *, effective: dt.date) -> AdjustmentPreview:
+    """The checks and the plan of a split, for `preview_split` and `do_split_grid` (nothing written)."""
     preview = AdjustmentPreview(GridChange.Kind.SPLIT)
     problems = preview.problems
     whole = _shape_of(grid)
@@ -1232,16 +1067,17 @@ def preview_split(grid: Grid, pieces: Sequence[tuple[str, Any]], *, effective: d
     ]
     preview.closed.append(grid)
     preview.mapping[grid.pk] = list(preview.results)
-    moved = _planned_moves(
-        [(c, preview.results[s]) for c, s in zip(children, sides, strict=True)], True, preview
-    )
-    targets = {grid.pk: codes, **{pk: [code] for pk, code in moved.items()}}
-    preview.assignments = _planned_assignments(targets)
+    _planned_moves([(c, preview.results[s]) for c, s in zip(children, sides, strict=True)], True, preview)
     return preview
 
 
 def preview_merge(grids: Sequence[Grid], *, name: str, effective: dt.date) -> AdjustmentPreview:
     """What `do_merge_grids(grids, name=…, effective=…)` would do, or why it would refuse."""
+    return _with_assignments(_plan_merge(grids, name=name, effective=effective))
+
+
+def _plan_merge(grids: Sequence[Grid], *, name: str, effective: dt.date) -> AdjustmentPreview:
+    """The checks and the plan of a merge, for `preview_merge` and `do_merge_grids` (nothing written)."""
     preview = AdjustmentPreview(GridChange.Kind.MERGE)
     problems = preview.problems
     grids = list({g.pk: g for g in grids}.values())
@@ -1306,9 +1142,7 @@ def preview_merge(grids: Sequence[Grid], *, name: str, effective: dt.date) -> Ad
     preview.results = [merged]
     preview.closed += grids
     preview.mapping = {g.pk: [merged] for g in grids}
-    moved = _planned_moves([(c, merged) for c in children], True, preview)
-    targets = {**{g.pk: [merged.code] for g in grids}, **{pk: [code] for pk, code in moved.items()}}
-    preview.assignments = _planned_assignments(targets)
+    _planned_moves([(c, merged) for c in children], True, preview)
     return preview
 
 
@@ -1316,6 +1150,11 @@ def preview_redraw(
     grid_a: Grid, grid_b: Grid, new_geometry_a: Any, *, effective: dt.date
 ) -> AdjustmentPreview:
     """What `do_redraw_boundary(grid_a, grid_b, new_geometry_a, effective=…)` would do, or why it would refuse."""
+    return _with_assignments(_plan_redraw(grid_a, grid_b, new_geometry_a, effective=effective))
+
+
+def _plan_redraw(grid_a: Grid, grid_b: Grid, new_geometry_a: Any, *, effective: dt.date) -> AdjustmentPreview:
+    """The checks and the plan of a redraw, for `preview_redraw` and `do_redraw_boundary` (nothing written)."""
     preview = AdjustmentPreview(GridChange.Kind.REDRAW)
     problems = preview.problems
     a, b = grid_a, grid_b
@@ -1397,6 +1236,5 @@ def preview_redraw(
     preview.results = [planned[a.pk], planned[b.pk]]
     both = sorted(preview.results, key=lambda p: p.code)
     preview.mapping = {a.pk: both, b.pk: both}
-    moved = _planned_moves([(c, planned[t.pk]) for c, t in movers], False, preview)
-    preview.assignments = _planned_assignments({pk: [code] for pk, code in moved.items()})
+    _planned_moves([(c, planned[t.pk]) for c, t in movers], False, preview)
     return preview
