@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from gridgov.accounts.choices import Role
 from gridgov.core.masking import mask_name, mask_phone
 from gridgov.core.scoping import get_visible_or_404, visible_to
 
+from . import text_search
 from .choices import OPEN_STATES, Capacity, Queue, State
 from .models import Assignment, Case, Notification
 from .personal import blind_index, reporter_identity
@@ -190,6 +192,10 @@ def case_list(user: Any, f: CaseFilter, now: datetime | None = None) -> QuerySet
     if f.until and f.until < date.max:
         qs = qs.filter(created_at__lt=datetime.combine(f.until + timedelta(days=1), time.min, tz))
     if f.q:
+        # On SQLite, a rare text of 3+ characters: first the trigram index's few matches (see text_search).
+        matches = text_search.rare_matches(connections[qs.db], f.q)
+        if matches is not None:
+            qs = qs.filter(pk__in=matches)
         qs = qs.filter(Q(description__contains=f.q) | Q(address__contains=f.q))
     if f.colour:
         qs = qs.filter(colour_q(f.colour, now))
