@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections import Counter
 
 import numpy as np
@@ -176,10 +175,7 @@ def test_seed_demo_command_prints_the_accounts_and_the_time():
 def test_the_full_demo_county_has_the_reference_numbers():
     """The whole county, once: `gridgov demo` (without serving) seeds it, `gridgov stats --json` counts it."""
     out = io.StringIO()
-    started = time.perf_counter()
-    call_command("demo", "--no-serve", stdout=out)
-    seconds = time.perf_counter() - started
-    assert seconds < 60, f"seeding took {seconds:.1f} s"
+    call_command("demo", "--no-serve", stdout=out)  # its time is measured by bench/seed.py, not here
     assert DEMO_PASSWORD in out.getvalue() and "town_operator" in out.getvalue()
 
     buffer = io.StringIO()
