@@ -4,35 +4,19 @@ at 1366×768 and 360×740 go to test-artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import RoleAssignment
 from gridgov.demo.config import DemoConfig
 from gridgov.demo.seed import DEMO_PASSWORD, seed_demo
 from gridgov.grids.models import Grid
+from gridgov.tests.browser import ARGS, ARTIFACTS, CHROMIUM, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-ARTIFACTS = Path(settings.PROJECT_DIR) / "test-artifacts"
 TOWN, VILLAGE, LEAF = "150621100", "150621100200", "150621100200001"
 HOSTILE = '<img src=x onerror="window.injected=1">昭君镇'
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium: apt-get install chromium"),
-]
+pytestmark = needs_chromium
 
 
 def click_grid(page, code: str) -> None:
