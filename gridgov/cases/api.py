@@ -9,11 +9,25 @@ Workflow actions and intake take `multipart/form-data` (fields + `files`), so th
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
-from django.db.models import QuerySet
+from django.db.models import (
+    BigIntegerField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    When,
+)
+from django.db.models import Case as Conditional
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.http import FileResponse, Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,12 +37,13 @@ from ninja.files import UploadedFile
 from gridgov.accounts.choices import Role
 from gridgov.catalog.models import Item
 from gridgov.catalog.selectors import route
+from gridgov.core.models import OutboxEvent
 from gridgov.core.scoping import visible_to
 
 from . import selectors, services, story
 from .choices import OPEN_STATES, Queue, ReporterKind, State
 from .errors import CaseError, Duplicate
-from .models import Case, Evidence, Notification
+from .models import Assignment, Case, Evidence, Notification
 from .notify import render
 from .schemas import (
     Candidate,
@@ -38,6 +53,8 @@ from .schemas import (
     CaseNumber,
     CasePage,
     CaseSummary,
+    ChangesOut,
+    ChangesQuery,
     ConflictError,
     Error,
     Id,
@@ -60,7 +77,7 @@ from .schemas import (
     ValidationError,
     WorkflowAction,
 )
-from .scoping import held_roles
+from .scoping import GRID_READERS, held_roles, is_county_wide
 from .story import PUBLIC_TYPES
 from .story import evidence_type as _evidence_type
 from .story import item_fields as _item_fields
@@ -145,8 +162,13 @@ def _token_names(token: str, case: Case, user: Any) -> bool:
 
 
 def _candidates(exc: Duplicate, user: Any) -> list[Candidate]:
+    return candidates(exc.data.get("candidates", []), user)
+
+
+def candidates(found: Iterable[Any], user: Any) -> list[Candidate]:
+    """The "already reported" offer: each open case of `found` (duplicates.Candidate) with its token."""
     out = []
-    for c in exc.data.get("candidates", []):
+    for c in found:
         case = c.case
         text = " ".join(case.description.split())
         out.append(
@@ -177,8 +199,9 @@ def intake(
     payload: Form[ReportIn],
     files: File[list[UploadedFile]] = None,  # type: ignore[assignment]
 ):
-    """Intake for every channel: 201 with the new case; 200 with the first case when the idempotency key was
-    seen before, or with the open case a device alarm joined. 409 `already_reported` offers the open cases
+    """Intake for every channel: 201 with the new case; 200 with the first case when the `idempotency_key`
+    field was seen before, or with the open case a device alarm joined. (An `Idempotency-Key` header, as on
+    every POST, replays the first answer itself, 201 included, with `Idempotent-Replayed: true`.) 409 `already_reported` offers the open cases
     the report may be (`candidates`, nearest first): say "me too" to one (`POST /{number}/me-too` with its
     `me_too_token`), or send the report again with `force=true`."""
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
@@ -338,6 +361,117 @@ def suggest(request: HttpRequest, query: Query[TriageQuery]):
             )
         )
     return out
+
+
+# ------------------------------------------------------------------------------------------------- live pages
+# Above "one case": `/{number}` would take `/changes` for a case number.
+
+# How long before the page was made the first cursor stops: an event is written shortly before its commit
+# (the audit head is locked last), so one the page's query did not see may carry an earlier time.
+LIVE_MARGIN = dt.timedelta(seconds=5)
+# At most this many events are looked at per call on the department path (see `changes`); a page that falls
+# further behind catches up over the next calls.
+LIVE_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class _LiveScope:
+    """Which events concern a user's pages: `everything`, or those of the level-1 grids `towns` and of the
+    cases that the departments `units` were assigned to (a grid guide's: `guided`, inside a town)."""
+
+    everything: bool = False
+    towns: frozenset[int] = frozenset()
+    units: frozenset[int] = frozenset()
+    guided: tuple[tuple[int | None, int], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.everything or self.towns or self.units or self.guided)
+
+
+def _town_of(path: str) -> int | None:
+    """The level-1 grid of a grid path (None for the county, which holds every town)."""
+    ids = path.strip("/").split("/")
+    return int(ids[1]) if len(ids) > 1 else None
+
+
+def _live_scope(user: Any) -> _LiveScope:
+    """As wide as the user's case scope (`cases.scoping.case_q`), on what an outbox event carries: its
+    level-1 grid, and the case in its payload. Residents and roles without cases have none."""
+    if is_county_wide(user):
+        return _LiveScope(everything=True)
+    towns: set[int] = set()
+    units: set[int] = set()
+    guided: list[tuple[int | None, int]] = []
+    for h in held_roles(user):
+        if h.role in GRID_READERS and h.grid_path:
+            town = _town_of(h.grid_path)
+            if town is None:
+                return _LiveScope(everything=True)
+            towns.add(town)
+        elif h.role == Role.DEPT_HANDLER and h.department_id:
+            units.add(h.department_id)
+        elif h.role == Role.GRID_GUIDE and h.department_id and h.grid_path:
+            guided.append((_town_of(h.grid_path), h.department_id))
+    return _LiveScope(towns=frozenset(towns), units=frozenset(units), guided=tuple(guided))
+
+
+def _assigned(departments: Iterable[int]) -> Exists:
+    """Events whose case (`case_ref`, from the payload) was ever assigned to one of `departments`."""
+    return Exists(Assignment.objects.filter(case_id=OuterRef("case_ref"), department_id__in=departments))
+
+
+def _scope_q(scope: _LiveScope) -> Q:
+    q = Q(grid_l1_id__in=scope.towns) if scope.towns else Q(pk__in=[])
+    if scope.units:
+        q |= Q(_assigned(scope.units))
+    for town, unit in scope.guided:
+        q |= Q(_assigned([unit])) & (Q(grid_l1_id=town) if town is not None else Q())
+    return q
+
+
+@router.get(
+    "/changes",
+    response={200: ChangesOut, **READ_ERRORS},
+    url_name="case_changes",
+    summary="Has anything changed? (live pages)",
+)
+def changes(request: HttpRequest, query: Query[ChangesQuery]):
+    """Whether a case in the caller's scope changed after the event `after` (the `latest` of the previous
+    answer): the workbench's queue pages ask every second while they are shown, and fetch their rows again
+    when it did. The first call gives no `after`, only `since` (when the page was made) and gets the cursor.
+    The answer is a hint, never data: the page then reads its own scoped list. 403 for users whose roles
+    hold no cases (residents follow their reports elsewhere).
+
+    `latest` is the newest event of the caller's towns; for department users (whose cases lie anywhere) it
+    is the newest event looked at, so that the next call starts after it."""
+    scope = _live_scope(request.user)
+    if not scope:
+        return Status(403, _refusal(_("Live updates are for staff whose roles hold cases.")))
+    events = OutboxEvent.objects.order_by()
+    towns_only = not (scope.everything or scope.units or scope.guided)
+    if towns_only:
+        # One range of the (grid_l1_id, id) index per town: quiet towns cost nothing however far back `after` is.
+        events = events.filter(grid_l1_id__in=scope.towns)
+    if query.after is None:
+        if query.since is not None:
+            events = events.filter(created_at__lt=query.since - LIVE_MARGIN)
+        # A town's newest by id (outbox_scope); the county's by time (outbox_time): with a time bound, SQLite
+        # would walk the time index and sort rather than walk the ids back.
+        newest_first = "-pk" if towns_only else "-created_at"
+        latest = events.order_by(newest_first).values_list("pk", flat=True).first()
+        return ChangesOut(latest=latest or 0, changed=False)
+    if towns_only or scope.everything:
+        newest = events.filter(pk__gt=query.after).aggregate(newest=Max("pk"))["newest"]
+        return ChangesOut(latest=newest or query.after, changed=newest is not None)
+    # Departments: the case is in the payload, not in an indexed column; look at the next events by id.
+    window = (
+        events.filter(pk__gt=query.after)
+        .annotate(case_ref=Cast(KT("payload__case"), BigIntegerField()))
+        .annotate(mine=Conditional(When(_scope_q(scope), then=F("pk")), default=None))
+        .order_by("pk")[:LIVE_BATCH]
+    )
+    seen = window.aggregate(newest=Max("pk"), newest_mine=Max("mine"))
+    return ChangesOut(latest=seen["newest"] or query.after, changed=seen["newest_mine"] is not None)
 
 
 # ------------------------------------------------------------------------------------------------- one case

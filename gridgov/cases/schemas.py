@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from gridgov.catalog.models import Urgency
 
@@ -414,3 +414,23 @@ class Suggestion(Schema):
     item: ItemRef
     department: Ref | None
     confidence: float
+
+
+# ------------------------------------------------------------------------------------------------- live pages
+
+
+class ChangesQuery(Schema):
+    # The `latest` of the previous answer.
+    after: int | None = optional(ge=0, le=MAX_ID)
+    # First call (no `after`): when the page was made. The answer's `latest` then stops a few seconds before,
+    # so what happened while the page loaded is told by the next call rather than missed.
+    since: AwareDatetime | None = optional(
+        ge=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), le=dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
+    )
+
+
+class ChangesOut(Schema):
+    # Pass as `after` next time (0: nothing yet).
+    latest: int
+    # Whether a case in the caller's scope changed after `after` (always false without `after`).
+    changed: bool

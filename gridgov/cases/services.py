@@ -22,7 +22,7 @@ from gridgov.catalog.selectors import active_item, lead_department_id, time_limi
 from gridgov.core import audit, outbox
 from gridgov.core.calendar import add_working_time, working_time_between
 from gridgov.core.scoping import visible_to
-from gridgov.grids.coords import check_crs
+from gridgov.grids.coords import check_crs, to_wgs84
 from gridgov.grids.locator import locate
 from gridgov.grids.models import Grid
 
@@ -277,6 +277,19 @@ def _reporter(report: Report, actor: Any) -> tuple[str, Any, str, str]:
     return ReporterKind.STAFF, actor, "", ""
 
 
+def wgs84_point(lon: float, lat: float, crs: str) -> tuple[float, float]:
+    """A point as a client sent it (in `crs`: wgs84, gcj02 or bd09), checked and in WGS-84."""
+    if not (-180 <= lon <= 180):
+        raise Invalid(_("Longitude must lie between -180 and 180."), field="lon")
+    if not (-90 <= lat <= 90):
+        raise Invalid(_("Latitude must lie between -90 and 90."), field="lat")
+    try:
+        checked = check_crs(crs)
+    except Exception as exc:
+        raise Invalid(str(getattr(exc, "message", exc)), field="crs") from exc
+    return to_wgs84(lon, lat, checked)
+
+
 def _place(report: Report) -> tuple[Grid, float | None, float | None]:
     """The grid of a report and its WGS-84 point. Points outside the county are refused."""
     if report.lon is not None or report.lat is not None:
@@ -284,17 +297,7 @@ def _place(report: Report) -> tuple[Grid, float | None, float | None]:
             raise Invalid(
                 _("Give both longitude and latitude."), field="lon" if report.lon is None else "lat"
             )
-        if not (-180 <= report.lon <= 180):
-            raise Invalid(_("Longitude must lie between -180 and 180."), field="lon")
-        if not (-90 <= report.lat <= 90):
-            raise Invalid(_("Latitude must lie between -90 and 90."), field="lat")
-        try:
-            crs = check_crs(report.crs)
-        except Exception as exc:
-            raise Invalid(str(getattr(exc, "message", exc)), field="crs") from exc
-        from gridgov.grids.coords import to_wgs84
-
-        lon, lat = to_wgs84(report.lon, report.lat, crs)
+        lon, lat = wgs84_point(report.lon, report.lat, report.crs)
         where = locate(lon, lat)
         if where.outside:
             raise Invalid(_("This place lies outside the county's grids."), field="lon")
@@ -378,7 +381,9 @@ def do_report(
         suggestion = None  # the model predates a change of the list
     clock = _clock(item, urgency, Stage.REGISTER, now)
     try:
-        with transaction.atomic(durable=True):
+        # Durable unless a caller holds the transaction (the Idempotency-Key replay keeps its answer in it,
+        # and commits before answering).
+        with transaction.atomic(durable=not connection.in_atomic_block):
             case = Case.objects.create(
                 number=next_number(now),
                 channel=report.channel,

@@ -149,7 +149,35 @@ class OutboxEvent(models.Model):
         verbose_name = _("live event")
         verbose_name_plural = _("live events")
         ordering = ["id"]
-        indexes = [models.Index(fields=["created_at"], name="outbox_time")]
+        indexes = [
+            models.Index(fields=["created_at"], name="outbox_time"),
+            # The live pages ask "anything newer than id N in my towns?" every second.
+            models.Index(fields=["grid_l1_id", "id"], name="outbox_scope"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.topic}"
+
+
+class IdempotentResponse(models.Model):
+    """The first successful answer to a POST that carried an `Idempotency-Key` (gridgov.core.idempotency):
+    a phone that lost the answer sends the same request again and gets this answer, and nothing is done twice.
+    Written in the transaction of the change it answers."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("idempotency key"), max_length=80)
+    path = models.CharField(_("path"), max_length=300)
+    status = models.PositiveSmallIntegerField(_("status"), default=0)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    body = models.BinaryField(_("body"), default=b"")
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("kept answer")
+        verbose_name_plural = _("kept answers")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotent_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key} {self.status}"

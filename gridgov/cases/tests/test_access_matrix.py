@@ -130,6 +130,8 @@ OPERATORS = frozenset({"operator", "banner_operator", "other_operator"})
 ADMINS = frozenset({"audit_admin", "system_admin", "security_admin"})
 RESIDENTS = frozenset({"resident", "other_resident"})
 ALL_USERS = (*USER_NAMES, "volunteer", *sorted(ADMINS))
+# Whose roles hold no cases: no live updates of case lists.
+NO_LIVE = frozenset({"resident", "other_resident", "mediator", "volunteer"})
 # Who sees a new report placed in world.grid (still "reported", no unit yet): the grid roles covering it,
 # the administrators, and its reporter (a resident reporting sees their own report).
 SEES_NEW_REPORT = frozenset(
@@ -444,6 +446,7 @@ def test_the_document_lists_the_operations_this_matrix_walks():
         ("/api/cases/inbox", "get"),
         ("/api/cases/inbox/read", "post"),
         ("/api/cases/triage", "get"),
+        ("/api/cases/changes", "get"),
         ("/api/cases/{number}", "get"),
         ("/api/cases/{number}/actions/{action}", "post"),
         ("/api/cases/{number}/me-too", "post"),
@@ -522,6 +525,9 @@ def _lists(scene: Scene, name: str, client: Client) -> None:
         scene.problems.append(f"{name}: marked {r.json()['marked']} notifications of other users read")
     r = call(scene, client, "get", "/api/cases/triage", data={"text": "垃圾箱满了"})
     check(scene, name, "GET triage", r, 200 if name in OPERATORS else 403)
+    # Live pages: staff whose roles hold cases (the answer is a hint; the page reads its own scoped list).
+    r = call(scene, client, "get", "/api/cases/changes", data={"after": 0})
+    check(scene, name, "GET changes", r, 403 if name in NO_LIVE else 200)
 
 
 def _intake(scene: Scene, name: str, client: Client) -> None:
@@ -700,6 +706,7 @@ def test_anonymous_callers_get_401_everywhere(scene):
         ("get", "/api/cases/inbox", {}, {}),
         ("post", "/api/cases/inbox/read", {}, {"data": {"all": True}, "content_type": "application/json"}),
         ("get", "/api/cases/triage", {}, {"data": {"text": "x"}}),
+        ("get", "/api/cases/changes", {}, {"data": {"after": 0}}),
     ]
     for letter, number in scene.numbers.items():
         calls += [

@@ -35,7 +35,7 @@ from ..errors import CaseError
 from ..exports import export_response
 from ..models import Case, Notification
 from ..notify import render as render_notification
-from ..scoping import held_roles
+from ..scoping import held_roles, staff_roles
 
 PAGE_SIZE = 50
 INBOX_PAGE_SIZE = 30
@@ -376,6 +376,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "filtered": any(k in request.GET and request.GET[k] for k in form.fields),
         "open_more": any(request.GET.get(k) for k in more_filters) or bool(form.errors),
         "page_size": PAGE_SIZE,
+        # Staff watch their list change live; a resident's own reports are not a queue.
+        "live": staff_roles(user),
     }
     return render(request, "cases/list.html", ctx)
 
