@@ -20,6 +20,7 @@ from gridgov.cases.api import error_body
 from gridgov.cases.api import router as cases_router
 from gridgov.cases.errors import CaseError
 from gridgov.cases.workflow import FIELD_LABELS
+from gridgov.fieldwork.api import router as fieldwork_router
 from gridgov.grids.api import router as grids_router
 
 
@@ -46,6 +47,7 @@ class GridgovAPI(NinjaAPI):
 api = GridgovAPI(title="gridgov API", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("/grids/", grids_router)
 api.add_router("/cases/", cases_router)
+api.add_router("/fieldwork/", fieldwork_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "gridgov.grids",
     "gridgov.catalog",
     "gridgov.cases",
+    "gridgov.fieldwork",
 ]
 
 MIDDLEWARE = [

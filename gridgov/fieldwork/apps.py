@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FieldworkConfig(AppConfig):
+    name = "gridgov.fieldwork"
+    label = "fieldwork"
+    verbose_name = _("fieldwork")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import scoping  # noqa: F401  (registers the scoping rule of patrols)
