@@ -22,6 +22,7 @@ from gridgov.cases.errors import CaseError
 from gridgov.cases.workflow import FIELD_LABELS
 from gridgov.fieldwork.api import router as fieldwork_router
 from gridgov.grids.api import router as grids_router
+from gridgov.mobile.api import router as mobile_router
 
 
 class GridgovAPI(NinjaAPI):
@@ -48,6 +49,7 @@ api = GridgovAPI(title="gridgov API", version="1", auth=django_auth, urls_namesp
 api.add_router("/grids/", grids_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/fieldwork/", fieldwork_router)
+api.add_router("/mobile/", mobile_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:

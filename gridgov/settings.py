@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "gridgov.catalog",
     "gridgov.cases",
     "gridgov.fieldwork",
+    "gridgov.mobile",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,13 @@ LOGGING = {
 }
 
 SITE_TITLE = _("gridgov grid governance")
+
+# Phone sign-in codes (gridgov.mobile.phone): validity, wrong tries, throttles against SMS flooding.
+MOBILE_CODE_MINUTES = 10
+MOBILE_CODE_ATTEMPTS = 5
+MOBILE_CODE_RESEND_SECONDS = 60
+MOBILE_CODES_PER_HOUR = 5
+MOBILE_CODES_PER_HOUR_PER_ADDRESS = int(os.environ.get("GRIDGOV_CODES_PER_HOUR_PER_ADDRESS", "30"))
 
 # The case engine (issue 3): duplicates, deadlines, evidence, notifications.
 CASE_DUPLICATE_RADIUS_M = float(os.environ.get("GRIDGOV_DUPLICATE_RADIUS_M", "50"))

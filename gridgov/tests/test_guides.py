@@ -14,7 +14,14 @@ from django.conf import settings
 ROOT = Path(settings.PROJECT_DIR)
 GUIDES = ROOT / "docs" / "guides"
 IMG = GUIDES / "img"
-ROLE_GUIDES = ("operator.md", "department.md", "grid-staff.md", "grid-head-leader.md", "administrator.md")
+ROLE_GUIDES = (
+    "operator.md",
+    "department.md",
+    "grid-staff.md",
+    "grid-head-leader.md",
+    "administrator.md",
+    "phone.md",
+)
 MAX_BYTES = 150 * 1024
 IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s#]+)\)")
@@ -48,7 +55,8 @@ def _pattern(node: ast.expr) -> str | None:
 
 
 def shot_patterns() -> list[re.Pattern[str]]:
-    """The screenshot names the browser tests make: the name given to `shoot(page, name)` and the path given to
+    """The screenshot names the browser tests make: the name given to `shoot(page, name)` (or a `shoot_…`
+    helper of a test, same arguments) and the path given to
     `page.screenshot(path=...)`, as patterns over the PNG's file name."""
     patterns = []
     for path in (ROOT / "gridgov").rglob("test_*browser*.py"):
@@ -65,7 +73,7 @@ def shot_patterns() -> list[re.Pattern[str]]:
                 else ""
             )
             expr: ast.expr | None = None
-            if name == "shoot" and len(node.args) >= 2:
+            if name.startswith("shoot") and len(node.args) >= 2:  # shoot(page, name) and its kin
                 expr = node.args[1]
                 suffix = r"\.png"
             elif name == "screenshot":

@@ -57,6 +57,12 @@ class Command(BaseCommand):
             self.stdout.write(_("Training the triage model in the background (gridgov train-triage)…"))
             subprocess.Popen([sys.executable, "-m", "gridgov.cli", "train-triage"], stdout=subprocess.DEVNULL)
         self.stdout.write(_("Open http://%(bind)s/ and sign in.") % {"bind": bind})
+        self.stdout.write(
+            _(
+                "On a phone: http://%(bind)s/m/ (residents sign in with a phone number and a code from the log)."
+            )
+            % {"bind": bind}
+        )
         self.stdout.flush()
         if not no_serve:
             call_command("serve", bind=bind)
