@@ -219,6 +219,9 @@ LOGGING = {
 
 SITE_TITLE = _("gridgov grid governance")
 
+# POSTs whose answer must be computed (and audited) every time: an Idempotency-Key never replays them.
+IDEMPOTENCY_NEVER_KEPT = [r"^/api/cases/[^/]+/reporter/unmask$"]
+
 # Phone sign-in codes (gridgov.mobile.phone): validity, wrong tries, throttles against SMS flooding.
 MOBILE_CODE_MINUTES = 10
 MOBILE_CODE_ATTEMPTS = 5

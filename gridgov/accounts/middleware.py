@@ -33,6 +33,8 @@ class UserLanguageMiddleware:
 
 
 RENEW_SECONDS = 60
+# Sent by a page's own polling; such a request leaves the idle timeout running.
+BACKGROUND_HEADER = "X-Gridgov-Background"
 
 
 class IdleSessionMiddleware:
@@ -46,7 +48,10 @@ class IdleSessionMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = request.session
-        if session.session_key is not None:
+        # A page's own polling (live queues) is not the person at the screen: it must not keep an unattended
+        # screen signed in.
+        background = request.headers.get(BACKGROUND_HEADER) == "1"
+        if session.session_key is not None and not background:
             now = int(time.time())
             if now - int(session.get(RENEWED, 0)) >= RENEW_SECONDS:
                 session[RENEWED] = now

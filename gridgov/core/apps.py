@@ -9,4 +9,5 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # The calendar drops its process cache on changes of its rows: connect those signals everywhere.
-        from . import audit, calendar  # noqa: F401  (audit registers the audit log's scoping rule)
+        # audit registers the audit log's scoping rule; idempotency its housekeeping job.
+        from . import audit, calendar, idempotency  # noqa: F401

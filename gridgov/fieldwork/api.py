@@ -92,8 +92,8 @@ def start(request: HttpRequest, payload: Form[StartIn]):
     summary="Add a batch of the GPS track",
 )
 def track(request: HttpRequest, key: PatrolKey, payload: Form[TrackIn]):
-    """Append points to the caller's patrol. Points not newer than the last stored one are skipped (a batch
-    sent again adds nothing); a point out of time order, outside the patrol or malformed refuses the whole
+    """Add points to the caller's patrol, kept in time order. Points of a time already stored are skipped (a
+    batch sent again adds nothing); a point out of time order, outside the patrol or malformed refuses the whole
     batch (422, field `points`, the message names the point)."""
     return _out(services.do_add_track(key, request.user, payload.points, _ip(request)))
 

@@ -30,7 +30,7 @@ class StartIn(Schema):
 
 class TrackIn(Schema):
     # A JSON list of [longitude, latitude, time in ms since 1970, accuracy in metres], oldest first; at most
-    # 2,000 a batch. Points not newer than the last one stored are skipped, so a batch may be sent again.
+    # 2,000 a batch. Points of a time already stored are skipped, so a batch may be sent again.
     points: str
 
 

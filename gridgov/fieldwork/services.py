@@ -1,7 +1,7 @@
 """The only code that changes a patrol: check-in, track batches, check-out.
 
 Each call may come long after it was made on the phone (an offline queue), and may come twice: the same key
-starts one patrol, a track batch keeps only points newer than the last stored one, a second check-out answers
+starts one patrol, a track batch adds only points of times not stored yet, a second check-out answers
 the first. Times are the phone's; the server refuses only what cannot be true (in the future, before the
 patrol). Check-in and check-out are audited; track batches are not (they are many, and carry nothing a person
 decided). No live event is published: the outbox's readers (the workbench's live pages) take every event in a
@@ -275,8 +275,8 @@ def do_start_patrol(
 def do_add_track(
     patrol_key: Any, user: Any, points: Any, ip: str | None = None, *, now: datetime | None = None
 ) -> Patrol:
-    """Append a batch of the track: points newer than the last stored one are kept (a batch sent again adds
-    nothing); each must lie within the patrol, on the phone's clock. A bad point refuses the whole batch."""
+    """Add a batch to the track, in time order: points of times not stored yet are kept (a batch sent again
+    adds nothing, crossed batches both count); each must lie within the patrol, on the phone's clock. A bad point refuses the whole batch."""
     patrol = own_patrol(user, patrol_key)
     batch = parse_points(points)
     now = now or timezone.now()
@@ -288,11 +288,11 @@ def do_add_track(
             min(now + CLOCK_SLACK, current.ended_at + POINT_SLACK) if current.ended_at else now + CLOCK_SLACK
         )
         track: list[list[float]] = current.track or []
-        newest = track[-1][2] if track else None
+        stored = {p[2] for p in track}
         fresh = []
         for number, point in enumerate(batch, start=1):
-            if newest is not None and point[2] <= newest:
-                continue  # stored already: a batch sent again
+            if point[2] in stored:
+                continue  # stored already: a batch sent again, or two batches overlapping
             if point[2] < first:
                 raise Invalid(
                     _("Point %(number)d was taken before the check-in.") % {"number": number}, field="points"
@@ -312,8 +312,14 @@ def do_add_track(
                 % {"limit": MAX_TRACK},
                 field="points",
             )
-        current.distance_m += _length(track[-1:] + fresh)
-        current.track = track + fresh
+        if track and fresh[0][2] < track[-1][2]:
+            # A batch older than what is stored (batches crossed on the network): the track is kept in time
+            # order, so its length is measured again.
+            current.track = sorted(track + fresh, key=lambda p: p[2])
+            current.distance_m = _length(current.track)
+        else:
+            current.distance_m += _length(track[-1:] + fresh)
+            current.track = track + fresh
         current.points = len(current.track)
         current.save(update_fields=["track", "points", "distance_m"])
     return _with_relations(current, patrol)

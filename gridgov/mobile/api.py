@@ -154,7 +154,8 @@ def nearby(request: HttpRequest, query: Query[NearbyQuery]):
             _("The responsibility list has no active item %(code)s.") % {"code": query.item}, field="item"
         )
     lon, lat = wgs84_point(query.lon, query.lat, query.crs)
-    found = find_duplicates(item.pk, lon, lat, timezone.now())
+    # A confidential report is not offered to strangers: its excerpt could tell who made it.
+    found = [c for c in find_duplicates(item.pk, lon, lat, timezone.now()) if not c.case.confidential]
     return NearbyOut(radius_m=settings.CASE_DUPLICATE_RADIUS_M, candidates=candidates(found, request.user))
 
 
@@ -186,6 +187,7 @@ def my_grid(request: HttpRequest):
         selectors.visible_cases(user)
         .filter(where, state__in=OPEN_STATES)
         .select_related("item", "grid", "lead_department")
+        .defer("grid__geometry")  # a polygon per row, for nothing
         .order_by("-id")
     )
     rows = list(open_cases[: MAP_CASES + 1])

@@ -7,3 +7,10 @@ class MobileConfig(AppConfig):
     label = "mobile"
     verbose_name = _("phone app")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from gridgov.core import housekeeping
+
+        from .phone import purge_codes
+
+        housekeeping.register(purge_codes)

@@ -66,6 +66,8 @@ def request_code(raw_phone: str, *, ip: str | None) -> int:
             >= settings.MOBILE_CODES_PER_HOUR_PER_ADDRESS
         ):
             raise Throttled(_("Too many codes from this network: try again in an hour."), field="phone")
+        # A new code replaces the ones before it.
+        PhoneCode.objects.filter(phone_index=index, used_at__isnull=True).update(used_at=now)
         code = f"{secrets.randbelow(10**6):06d}"
         minutes = settings.MOBILE_CODE_MINUTES
         PhoneCode.objects.create(
@@ -98,20 +100,26 @@ def verify_code(raw_phone: str, code: str, *, consent: bool, ip: str | None) -> 
         raise Invalid(
             _("This code has expired or was not sent to this number: ask for a new one."), field="code"
         )
-    if sent.attempts >= settings.MOBILE_CODE_ATTEMPTS:
-        raise Invalid(_("Too many wrong codes: ask for a new one."), field="code")
-    if not hmac.compare_digest(sent.code_hash, _hash(index, code)):
-        with transaction.atomic():
-            PhoneCode.objects.filter(pk=sent.pk).update(attempts=F("attempts") + 1)
-            audit.record("mobile.code_wrong", data={"phone_index": index[:16]}, success=False, ip=ip)
-        raise Invalid(_("The code is wrong: check the SMS and type it again."), field="code")
     identity = PhoneIdentity.objects.filter(phone_index=index).select_related("user").first()
     if not consent and (identity is None or identity.consent_version != PRIVACY_NOTICE_VERSION):
         raise Invalid(_("Read the privacy notice and agree to it to go on."), field="consent")
+    # Each try is counted before the comparison, in one UPDATE: parallel guesses cannot share a count.
     with transaction.atomic():
-        # Used once: of two sign-ins racing with the same code, only one marks it.
+        counted = PhoneCode.objects.filter(pk=sent.pk, attempts__lt=settings.MOBILE_CODE_ATTEMPTS).update(
+            attempts=F("attempts") + 1
+        )
+    if not counted:
+        raise Invalid(_("Too many wrong codes: ask for a new one."), field="code")
+    if not hmac.compare_digest(sent.code_hash, _hash(index, code)):
+        with transaction.atomic():
+            audit.record("mobile.code_wrong", data={"phone_index": index[:16]}, success=False, ip=ip)
+        raise Invalid(_("The code is wrong: check the SMS and type it again."), field="code")
+    with transaction.atomic():
+        # Used once: of two sign-ins racing with the same code, only one marks it; the number's other codes
+        # (an earlier SMS seen on a lock screen) go with it.
         if not PhoneCode.objects.filter(pk=sent.pk, used_at__isnull=True).update(used_at=now):
             raise Invalid(_("This code was used already: ask for a new one."), field="code")
+        pending.update(used_at=now)
         agreed = identity is None or identity.consent_version != PRIVACY_NOTICE_VERSION
         if identity is None:
             user = _new_resident(phone, index, now)
@@ -149,3 +157,9 @@ def phone_of(user: Any) -> str:
     """The verified phone of a phone-signed-in resident, '' for others."""
     identity = PhoneIdentity.objects.filter(user_id=user.pk).first()
     return decrypt_text(identity.phone_enc, PHONE) if identity else ""
+
+
+def purge_codes() -> int:
+    """Forget sign-in codes a day after they were sent (they hold a phone's blind index and an address)."""
+    deleted, _ = PhoneCode.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
+    return deleted

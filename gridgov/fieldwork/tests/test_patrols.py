@@ -138,6 +138,19 @@ def test_a_batch_sent_again_adds_nothing(crew):
     assert [p[2] for p in Patrol.objects.get(key=key).track] == [p[2] for p in [*points, later]]
 
 
+def test_batches_that_crossed_on_the_network_both_count_in_time_order(crew):
+    client = as_user(crew.specialist)
+    t0 = hour_ago()
+    key = start(client, t0).json()["key"]
+    points = walk(t0)
+    whole = track(client, start(client, t0).json()["key"], points).json()
+    track(client, key, points[1:])
+    crossed = track(client, key, points[:1]).json()  # the older batch arrives last
+    assert crossed["points"] == len(points)
+    assert crossed["distance_m"] == pytest.approx(whole["distance_m"])
+    assert [p[2] for p in Patrol.objects.get(key=key).track] == [p[2] for p in points]
+
+
 def test_ending_twice_answers_the_first_check_out(crew):
     client = as_user(crew.specialist)
     t0 = hour_ago()

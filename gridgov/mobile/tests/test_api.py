@@ -4,6 +4,7 @@ Idempotency-Key replay the offline queue relies on."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -217,6 +218,8 @@ def test_a_repeated_post_with_the_same_key_is_answered_once(world, png_bytes):
     assert second.content == first.content
     assert Comment.objects.filter(case=case, text="谢谢").count() == 1
     assert CaseEvent.objects.filter(case=case, action="comment").count() == 1
+    kept = bytes(IdempotentResponse.objects.get(key="k-1").body)
+    assert case.number.encode() not in kept and "谢谢".encode() not in kept  # encrypted at rest
     # The key is the caller's: another request under it is refused, another user has keys of their own.
     other = client.post(
         f"/api/cases/{case.number}/actions/evaluate",
@@ -250,3 +253,38 @@ def test_sign_in_state_does_not_leak_between_users(world, png_bytes):
     assert response.status_code == 200 and "Idempotent-Replayed" not in response.headers
     assert set(Comment.objects.filter(case=case).values_list("text", flat=True)) >= {"一", "二"}
     assert RoleAssignment.objects.filter(user=world.resident).exists()
+
+
+def test_the_reporter_unmasking_is_never_replayed(world, png_bytes):
+    """Its answer is personal data and each look is audited: the key does not keep it."""
+    case = case_in(world, "registered", png=png_bytes, reporter="phone")
+    client = Client()
+    client.force_login(world.operator)
+    path = f"/api/cases/{case.number}/reporter/unmask"
+    for _ in range(2):
+        response = client.post(path, headers={"Idempotency-Key": "look"})
+        assert response.status_code == 200 and "Idempotent-Replayed" not in response.headers
+    assert not IdempotentResponse.objects.filter(key="look").exists()
+    assert AuditRecord.objects.filter(action__contains="unmask", object_id=str(case.pk)).count() == 2
+
+
+def test_a_new_code_replaces_the_earlier_one_and_old_codes_are_forgotten(caplog, world):
+    from gridgov.core import housekeeping
+
+    caplog.set_level("INFO", logger="gridgov.sms")
+    client = csrf_client()
+    post(client, "/api/mobile/code", {"phone": PHONE})
+    first = sent_code(caplog)
+    PhoneCode.objects.update(created_at=PhoneCode.objects.get().created_at - dt.timedelta(minutes=2))
+    assert post(client, "/api/mobile/code", {"phone": PHONE}).status_code == 200
+    second = sent_code(caplog)
+    if first != second:
+        old = post(client, "/api/mobile/verify", {"phone": PHONE, "code": first, "consent": "true"})
+        assert old.status_code == 422 and old.json()["field"] == "code"
+    assert (
+        post(client, "/api/mobile/verify", {"phone": PHONE, "code": second, "consent": "true"}).status_code
+        == 200
+    )
+    PhoneCode.objects.update(created_at=PhoneCode.objects.first().created_at - dt.timedelta(days=2))
+    housekeeping.run()  # what `gridgov sweep` runs on each pass
+    assert not PhoneCode.objects.exists()

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from gridgov.cases.sweep import sweep
-from gridgov.core import idempotency
+from gridgov.core import housekeeping
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         while True:
             started = time.monotonic()
             report = sweep()
-            idempotency.purge()  # the housekeeping of kept answers rides on the same loop
+            housekeeping.run()  # kept answers, sign-in codes: what is kept only for a while
             if once or report.noticed or report.escalated:
                 self.stdout.write(
                     _("Sweep: %(noticed)d supervision notices, %(escalated)d escalations in %(seconds).2f s.")

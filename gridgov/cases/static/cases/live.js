@@ -40,7 +40,7 @@
     timer = null;
     if (busy || stopped) return; // the call in flight schedules the next one
     busy = true;
-    fetch(changesUrl(), { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+    fetch(changesUrl(), { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json", "X-Gridgov-Background": "1" } })
       .then(function (response) {
         if (response.status === 401 || response.status === 403) {
           stopped = true; // signed out, or a role without live pages: nothing to ask any more
@@ -80,7 +80,8 @@
     return fetch(window.location.href, {
       credentials: "same-origin",
       cache: "no-store",
-      headers: { Accept: "text/html" },
+      // Polling is not the person at the screen: the idle timeout keeps running (等保).
+      headers: { Accept: "text/html", "X-Gridgov-Background": "1" },
     })
       .then(function (response) {
         if (!response.ok) throw new Error(String(response.status));
