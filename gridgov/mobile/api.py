@@ -113,6 +113,8 @@ def login(request: HttpRequest, payload: Form[LoginIn]):
     """Staff and residents with an account. The sign-in policy of the workbench applies (locked after
     repeated failures); 422 names `password`."""
     _csrf(request)
+    if "\x00" in payload.username + payload.password:  # as Django's forms refuse it (and PostgreSQL would)
+        raise Invalid(_("The username or the password is wrong, or the account is locked."), field="password")
     user = auth.authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise Invalid(_("The username or the password is wrong, or the account is locked."), field="password")
