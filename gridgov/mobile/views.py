@@ -123,6 +123,14 @@ def words() -> dict[str, str]:
         "remove_photo": _("Remove this photo"),
         "updates_to": _("News of your report goes to %(phone)s."),
         "rated": _("Rating: %(rating)s"),
+        "other_account": _("Another account is signed in in this browser. Sign in again to send what waits."),
+        "storage_full": _(
+            "This phone's storage is full, so this was not saved. Free some space and try again: "
+            "what you entered is still here."
+        ),
+        "gave_up": _("The server could not take it after %(n)s tries. Retry later, or delete it."),
+        "waiting_for": _("Waiting until this is sent: %(what)s"),
+        "next_try": _("Next try at %(at)s"),
     }
 
 

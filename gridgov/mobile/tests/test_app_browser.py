@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -66,6 +67,16 @@ def jpeg(colour: tuple[int, int, int] = (150, 120, 90), size: tuple[int, int] = 
         draw.ellipse((w // 2 + i * 60, h // 2 - i * 15, w // 2 + i * 60 + 90, h * 2 // 3 + 20), fill=colour)
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=88)
+    return buf.getvalue()
+
+
+def noise_jpeg(size: tuple[int, int] = (1600, 1200)) -> bytes:
+    """A photo that does not compress: grain all over (a night shot, say)."""
+    from PIL import Image
+
+    img = Image.merge("RGB", [Image.effect_noise(size, 80) for _ in range(3)])
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
     return buf.getvalue()
 
 
@@ -187,7 +198,8 @@ def queue_records(page: Any) -> list[dict[str, Any]]:
         """async () => {
             const q = await import("m/queue");
             return (await q.all()).map(r => ({key: r.key, kind: r.kind, state: r.state, url: r.url,
-                                              result: r.result, error: r.error, attempts: r.attempts}));
+                                              result: r.result, error: r.error, attempts: r.attempts,
+                                              seq: r.seq, owner: r.owner}));
         }"""
     )
 
@@ -249,7 +261,13 @@ def test_a_resident_signs_in_by_phone_and_reports_with_a_photo_and_the_location(
             code = re.search(r"(?<!\d)(\d{6})(?!\d)", sms[-1].split(":", 1)[1]).group(1)
             page.fill('input[name="code"]', code)
             page.click('[data-form="phone"] button.primary')
-            expect(page.locator('[data-form="phone"] [data-err="consent"]')).not_to_be_empty()
+            consent_error = page.locator('[data-form="phone"] [data-err="consent"]')
+            expect(consent_error).not_to_be_empty()
+            # Read out when it appears, and the checkbox says it is the one in error, and why.
+            expect(consent_error).to_have_attribute("role", "alert")
+            consent = page.locator('[data-form="phone"] input[name="consent"]')
+            expect(consent).to_have_attribute("aria-invalid", "true")
+            expect(consent).to_have_attribute("aria-describedby", consent_error.get_attribute("id"))
             page.check('[data-form="phone"] input[name="consent"]')
             page.click('[data-form="phone"] button.primary')
 
@@ -354,6 +372,10 @@ def test_a_grid_worker_works_offline_and_exactly_four_things_arrive_once(live_se
             hits.paths.clear()
             expect(page.locator("#net")).to_be_visible()
             for i, (module, item, text) in enumerate(reports):
+                if i == 2:
+                    # The phone's clock is put back two hours (corrected by the network): what is made from now
+                    # on still goes after what was made before.
+                    page.clock.set_fixed_time(datetime.now() - timedelta(hours=2))
                 page.click('#tabs a[href="#/report"]')
                 fill_report(page, text, module, item, photos=1 + i % 2)
                 if i == 0:
@@ -442,7 +464,8 @@ def test_a_grid_worker_works_offline_and_exactly_four_things_arrive_once(live_se
 
     def check() -> None:
         made = Case.objects.filter(reporter=specialist, channel="worker_app")
-        assert sorted(made.values_list("description", flat=True)) == sorted(descriptions)
+        # Arrived in the order they were made, whatever the phone's clock said.
+        assert list(made.order_by("pk").values_list("description", flat=True)) == descriptions
         assert sorted(made.values_list("number", flat=True)) == sorted(numbers)
         assert [made.get(description=d).evidence.count() for d in descriptions] == [1, 2, 1]
         verified = Case.objects.get(number=to_verify)
@@ -562,12 +585,70 @@ def test_a_round_patrol_with_its_track_and_a_case_handled_on_the_spot(live_serve
             assert {r["state"] for r in records} == {"done"}, records
             page.wait_for_selector('.patrol [data-list="patrols"] li')
             shoot(page, "mobile-patrol-done")
+            walked = next(r for r in records if r["kind"] == "patrol_end")["url"].split("/")[-2]
+
+            # A check-in the server refuses fails; the track recorded after it waits for it (it would only be
+            # refused), while what does not depend on it goes on. Put right and retried, it goes, and then the
+            # track.
+            keys = page.evaluate(
+                """async (walked) => {
+                    const q = await import("m/queue");
+                    const patrol = q.uuid();
+                    const start = await q.add({kind: "patrol_start", url: "/api/fieldwork/patrols",
+                                               fields: {key: patrol, at: "not-a-time"}, ref: patrol});
+                    const points = JSON.stringify([[109.0125, 40.0425, Date.now(), 8]]);
+                    const track = await q.add({kind: "patrol_track", url: `/api/fieldwork/patrols/${patrol}/track`,
+                                               fields: {points}, ref: patrol, after: start.key});
+                    const other = await q.add({kind: "patrol_end", url: `/api/fieldwork/patrols/${walked}/end`,
+                                               fields: {at: new Date().toISOString()}, ref: walked});
+                    return {patrol, start: start.key, track: track.key, other: other.key};
+                }""",
+                walked,
+            )
+            page.click("#queue-link")
+            row = page.locator(f'.record[data-key="{keys["track"]}"]')
+            page.wait_for_selector(f'.record[data-key="{keys["other"]}"][data-state="done"]')
+            expect(page.locator(f'.record[data-key="{keys["start"]}"]')).to_have_attribute(
+                "data-state", "failed"
+            )
+            expect(row).to_have_attribute("data-state", "waiting")
+            expect(row.locator('[data-out="meta"]')).to_contain_text("巡查签到")  # waiting for the check-in
+            expect(row.locator('[data-act="delete"]')).to_be_visible()
+            shoot_tall(page, "mobile-queue-waiting-for")
+            page.evaluate(
+                """(key) => import("m/queue").then(q => q.retry(key, {at: new Date().toISOString()}))""",
+                keys["start"],
+            )
+            page.wait_for_selector(f'.record[data-key="{keys["track"]}"][data-state="done"]')
+
+            # Signing out during a patrol ends it: the phone stops recording, and the check-out goes up as the
+            # worker's (here when they sign in again).
+            page.click('#tabs a[href="#/patrol"]')
+            page.click('[data-act="start"]')
+            page.wait_for_selector('[data-show="on"]:not([hidden])')
+            page.click("#queue-link")
+            page.click('[data-act="signout"]')
+            page.wait_for_selector(".signin")
+            assert page.evaluate('import("m/db").then(db => db.kv.get("patrol"))') is None
+            sign_in_with_password(page, world.specialist.username)
+            page.click('#tabs a[href="#/patrol"]')
+            page.wait_for_selector('[data-show="off"]:not([hidden])')
+            records = wait_queue_settled(page, 9)
+            assert records[-1]["kind"] == "patrol_end" and records[-1]["url"].split("/")[-2] != walked, (
+                records
+            )
+            assert {r["state"] for r in records} == {"done"}, records
             assert errors == []
         finally:
             browser.close()
 
     def check() -> None:
-        patrol = Patrol.objects.get(user=world.specialist)
+        # The walked one, the one retried (still open: never checked out), the one ended by signing out.
+        assert Patrol.objects.filter(user=world.specialist).count() == 3
+        still_open = Patrol.objects.filter(user=world.specialist, ended_at__isnull=True)
+        assert [str(k) for k in still_open.values_list("key", flat=True)] == [keys["patrol"]]
+        assert Patrol.objects.get(key=keys["patrol"]).points == 1
+        patrol = Patrol.objects.get(user=world.specialist, key=walked)
         assert patrol.ended_at is not None
         assert patrol.points >= 2
         assert patrol.distance_m > 100
@@ -575,5 +656,156 @@ def test_a_round_patrol_with_its_track_and_a_case_handled_on_the_spot(live_serve
         assert handled.state == State.CLOSED
         phases = sorted(Evidence.objects.filter(case=handled).values_list("phase", flat=True))
         assert phases == ["after", "before", "report"]
+
+    in_db(check)
+
+
+def sign_in_elsewhere(page: Any, base: str, username: str) -> None:
+    """Somebody signs in in another window of this browser (the workbench, say): the browser's session
+    cookie becomes theirs, and the app's page hears nothing of it."""
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    answer = page.request.post(
+        f"{base}/api/mobile/login",
+        form={"username": username, "password": PASSWORD},
+        headers={"X-CSRFToken": token, "Referer": f"{base}/m/"},
+    )
+    assert answer.ok, answer.text()
+
+
+def session_ends(page: Any, base: str) -> None:
+    """The server ends the session (as when it has been idle too long)."""
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    answer = page.request.post(
+        f"{base}/api/mobile/logout", headers={"X-CSRFToken": token, "Referer": f"{base}/m/"}
+    )
+    assert answer.status == 204, answer.text()
+
+
+def test_a_shared_phone_sends_and_shows_each_persons_things_only_to_them(live_server, world, monkeypatch):
+    base = live_server.url
+    owner, other = world.resident, world.other_resident
+    number = report(owner, "单元门禁坏了，关不上")
+    hits = ServerHits(monkeypatch)
+    first, second = "门禁今天还是坏的", "晚上十点以后门禁也没修"
+
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = phone_context(browser)
+            page, errors = open_app(context, base)
+            page.wait_for_selector(".signin")
+            wait_controlled(page)
+            # Little room is left on the phone (said before anything is written: the browser counts the room
+            # left once, at the first write).
+            room = page.evaluate("navigator.storage.estimate().then(e => e.usage)") + 300_000
+            cdp = context.new_cdp_session(page)
+            cdp.send("Storage.overrideQuotaForOrigin", {"origin": base, "quotaSize": room})
+            sign_in_with_password(page, owner.username)
+            # A report with a photo too big for the room left: the form says so and keeps everything.
+            page.wait_for_selector(".report .where.ok")
+            big = {"name": "big.jpg", "mimeType": "image/jpeg", "buffer": noise_jpeg()}
+            page.set_input_files('.report input[name="photo"]', [big])
+            page.wait_for_selector('.report [data-list="photos"] li')
+            page.click('.report [data-module="03"]')
+            page.click('.report [data-item="031001"]')
+            page.fill('.report textarea[name="description"]', "楼下路灯不亮")
+            if page.locator('.report input[name="reporter_phone"]').is_visible():
+                page.fill('.report input[name="reporter_phone"]', PHONE_NUMBER)
+            page.check('.report input[name="consent"]')
+            page.click(".report button.primary.big")
+            expect(page.locator('.report [data-err=""]')).not_to_be_empty()
+            expect(page.locator('.report textarea[name="description"]')).to_have_value("楼下路灯不亮")
+            expect(page.locator('.report [data-list="photos"] li')).to_have_count(1)
+            assert queue_records(page) == []
+            cdp.send("Storage.overrideQuotaForOrigin", {"origin": base})
+
+            page.click('#tabs a[href="#/mine"]')
+            page.click(f'.mine a[href="#/case/{number}"]')
+            comment = page.locator('form[data-action="comment"]')
+            expect(comment).to_be_visible()
+
+            # Somebody else signs in in this browser: the resident's comment is not sent in their session.
+            sign_in_elsewhere(page, base, other.username)
+            comment.locator("textarea").fill(first)
+            comment.locator("button").click()
+            page.wait_for_selector(".signin")
+            expect(page.locator('.signin [data-show="other"]')).to_be_visible()
+            assert [(r["kind"], r["state"]) for r in queue_records(page)] == [("comment", "waiting")]
+            # Signed in here again: it goes, as theirs.
+            sign_in_with_password(page, owner.username)
+            assert [r["state"] for r in wait_queue_settled(page, 1)] == ["done"]
+
+            # Without a signal the resident writes again; meanwhile the server ends their session. When the
+            # signal returns the phone asks to sign in, keeps the comment, and sends it to nobody else.
+            page.click('#tabs a[href="#/mine"]')
+            page.click(f'.mine a[href="#/case/{number}"]')
+            context.set_offline(True)
+            comment.locator("textarea").fill(second)
+            comment.locator("button").click()
+            page.wait_for_selector('.case [data-out="pending"]:not([hidden])')
+            session_ends(page, base)
+            context.set_offline(False)
+            page.wait_for_selector(".signin")
+            expect(page.locator('.signin [data-show="expired"]')).to_be_visible()
+            waiting = queue_records(page)[-1]
+            assert waiting["state"] == "waiting" and waiting["owner"] == owner.pk
+
+            # Whoever holds the phone now, without a signal, sees only the sign-in and the queue: not the
+            # resident's reports, not the case (nor from the service worker's copy).
+            context.set_offline(True)
+            page.reload()
+            page.wait_for_selector(".signin")
+            page.evaluate(f"location.hash = '#/case/{number}'")
+            page.wait_for_selector(".signin")
+            assert page.locator(".case").count() == 0
+            assert page.evaluate(f"fetch('/api/cases/{number}').then(r => r.status, () => 0)") == 0
+            page.click("#queue-link")
+            page.wait_for_selector(f'.record[data-key="{waiting["key"]}"]')
+            shoot(page, "mobile-expired-queue")
+
+            # Somebody else signs in, with a signal: the resident's copies are forgotten; their comment stays
+            # theirs, waiting, and is not sent in the other person's session.
+            context.set_offline(False)
+            page.evaluate("location.hash = '#/signin'")
+            sign_in_with_password(page, other.username)
+            left = page.evaluate(
+                f"""async () => {{
+                    const {{ kv }} = await import("m/db");
+                    return {{me: (await kv.get("me")).id, mine: (await kv.get("mine")) ?? null,
+                             kept: Boolean(await caches.match("/api/cases/{number}"))}};
+                }}"""
+            )
+            assert left == {"me": other.pk, "mine": None, "kept": False}
+            page.click("#queue-link")
+            page.wait_for_selector(".queue")
+            expect(page.locator(".queue-list .record")).to_have_count(0)
+            still = next(r for r in queue_records(page) if r["key"] == waiting["key"])
+            assert still["state"] == "waiting" and still["owner"] == owner.pk
+
+            # They sign out without a signal: the server does not hear of it now. The next time the app opens
+            # with a signal it signs out there first, and does not take that session for anybody's.
+            context.set_offline(True)
+            page.click('[data-act="signout"]')
+            page.wait_for_selector(".signin")
+            page.close()
+            context.set_offline(False)
+            hits.paths.clear()
+            page, errors2 = open_app(context, base)
+            page.wait_for_selector(".signin")
+            page.wait_for_load_state("networkidle")
+            assert [p for p in hits.paths if p.startswith("/api/")][:1] == ["/api/mobile/logout"], hits.paths
+            assert page.request.get(f"{base}/api/mobile/me").status == 401
+            assert page.locator("#tabs").is_hidden()
+            assert errors == [] and errors2 == []
+        finally:
+            browser.close()
+
+    def check() -> None:
+        from gridgov.cases.models import Comment
+
+        texts = list(Comment.objects.filter(case__number=number).values_list("author_id", "text"))
+        assert texts == [(owner.pk, first)]
 
     in_db(check)

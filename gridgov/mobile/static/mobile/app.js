@@ -6,29 +6,88 @@ import {
   $, ApiError, api, candidateCard, clearErrors, config, csrf, h, isStaff, kept, out, screen, session, showApiError, showError,
   t, when, words,
 } from "m/core";
-import { kv } from "m/db";
+import { EXPIRED, GEN, SIGNED_OUT, kv, result, transact } from "m/db";
 import * as queue from "m/queue";
+// Every screen's module, loaded at start (they are small): a new release of the service worker replaces the
+// files kept offline, and a page still open must not then ask for its own release's files one by one.
+import * as reportScreens from "m/report";
+import * as caseScreens from "m/cases";
+import * as worker from "m/worker";
 
 const view = document.getElementById("view");
 const banner = document.getElementById("banner");
 let dispose = null;
 let routing = 0;
+// Why the sign-in screen is shown, when the phone had somebody: "expired" (the server ended the session) or
+// "other" (another account signed in in this browser).
+let signinReason = "";
+let switching = false;
+// A new release of the app took over while this page was open (not the first install).
+let updateReady = false;
 
 // ------------------------------------------------------------------------------------------ who is here
 
+/** Who is signed in. The server's word (/api/mobile/me) when there is a signal, the phone's copy without one —
+    but never the server's while a sign-out it has not heard of is owed to it (that session would sign the
+    next person in as the one who left), and never the phone's once the server ended the session (until
+    somebody signs in again with a signal). */
 async function loadMe() {
-  try {
-    session.me = await api("/api/mobile/me");
-    if (session.me.fresh === false) return; // the service worker's copy: keep ours as it is
-    await kv.set("me", session.me);
-  } catch (error) {
-    // Signed out on the server (sessions end when idle): sign in again. The phone's copy stays, so that
-    // without a signal the person can go on working; what they queue is sent after they sign in again.
-    if (error.status === 401) session.me = null;
-    else session.me = (await kv.get("me")) ?? null;
+  const before = (await kv.get("me")) ?? null;
+  const [signedOut, expired] = [await kv.get(SIGNED_OUT), await kv.get(EXPIRED)];
+  if (signedOut) {
+    await sendLogout();
+    session.me = null;
+    queue.setOwner(null);
+    return;
   }
-  // The queue stays the last person's until another signs in (their records are shown, and wait).
-  queue.setOwner(session.me?.id ?? (await kv.get("me"))?.id ?? null);
+  let me = null;
+  try {
+    me = await api("/api/mobile/me");
+  } catch (error) {
+    if (error.status === 401 && before) return expire("expired");
+    if (error.status === 401) {
+      session.me = null; // a new phone: nobody was here
+      queue.setOwner(null);
+      return;
+    }
+  }
+  if (me && me.fresh !== false) {
+    // Somebody else than the phone's person: the workbench or another tab of this browser signed them in.
+    if (before && before.id !== me.id) return expire("other");
+    return adopt(me);
+  }
+  // No signal (or the service worker's copy): the phone's copy, unless the session ended.
+  session.me = expired ? null : before;
+  signinReason = expired ? "expired" : "";
+  queue.setOwner(before?.id ?? null, { paused: Boolean(expired) });
+  if (expired && before) showBanner(t("sign_in_again"), "#/signin");
+}
+
+/** The server ended the session, or the browser's session is somebody else's: the phone keeps the person's
+    copies (they may sign in again) but shows only the sign-in and the queue, and sends nothing, until
+    somebody signs in with a signal. */
+async function expire(reason) {
+  signinReason = reason;
+  await kv.set(EXPIRED, true);
+  const before = session.me ?? (await kv.get("me")) ?? null;
+  session.me = null;
+  queue.setOwner(before?.id ?? null, { paused: true });
+  renderTabs();
+  showBanner(t(reason === "other" ? "other_account" : "sign_in_again"), "#/signin");
+  // Not away from something half typed: it can still be queued (as theirs); the next screen is the sign-in.
+  const current = location.hash.split("/")[1] || "";
+  if (routing && current !== "signin" && current !== "queue" && !unsaved()) go("signin");
+}
+
+/** Tell the server about a sign-out it has not heard of; answers whether it has now. */
+async function sendLogout() {
+  try {
+    await api("/api/mobile/logout", { method: "POST" });
+  } catch (error) {
+    if (error.status !== 401) return false; // 401: nobody is signed in there any more
+  }
+  await kv.del(SIGNED_OUT);
+  return true;
 }
 
 /** Keep on the phone, while there is a signal, what the screens need without one. */
@@ -39,36 +98,68 @@ function warm() {
 }
 
 // What the phone kept for the person signed in (the catalog is everybody's).
-const PERSONAL = ["me", "grid", "mine", "patrols"];
+const PERSONAL = ["me", "grid", "mine", "patrols", "patrol"];
 
+/** Forget the person: their copies here and the service worker's answers. One more generation first, so that
+    an answer asked for them and still on its way is not kept after (core.kept, sw.js). */
 async function forget() {
-  await Promise.all(PERSONAL.map((key) => kv.del(key)));
-  if ("caches" in self) await caches.delete("gridgov-m-api");
+  await transact("kv", "readwrite", async (s) => {
+    s.put(((await result(s.get(GEN))) ?? 0) + 1, GEN);
+    for (const key of PERSONAL) s.delete(key);
+  });
+  if ("caches" in self) {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("gridgov-m-") && !name.startsWith("gridgov-m-static-")) await caches.delete(name);
+    }
+  }
 }
 
-export async function signedIn(me) {
+/** The server says `me` is signed in (they signed in here, or /me said so): the phone becomes theirs. If it
+    was somebody else's, that person's patrol ends (checked out as theirs), and their copies are forgotten;
+    their queued records stay theirs, sent only in their own session. */
+async function adopt(me) {
   const before = await kv.get("me");
-  if (before && before.id !== me.id) await forget(); // another person on this phone
-  session.me = me;
+  if (before && before.id !== me.id) {
+    queue.hold();
+    await worker.signOff();
+    await forget();
+  }
   await kv.set("me", me);
+  await Promise.all([kv.del(EXPIRED), kv.del(SIGNED_OUT)]);
+  session.me = me;
+  signinReason = "";
   queue.setOwner(me.id);
+  await worker.follow(me);
   hideBanner();
   renderTabs();
   warm();
-  queue.drain();
 }
 
 async function signOut() {
-  try {
-    await api("/api/mobile/logout", { method: "POST" });
-  } catch {
-    // Without a signal the session ends on the server by itself; forget it here anyway.
-  }
-  session.me = null;
+  // Kept first: should the server not hear of it now (no signal), the app tells it before it trusts it again.
+  await kv.set(SIGNED_OUT, true);
+  await worker.signOff();
   queue.setOwner(null);
+  session.me = null;
+  signinReason = "";
   await forget();
   renderTabs();
   go("signin");
+  await sendLogout();
+}
+
+/** Another tab signed somebody in or out, or the queue found the session is not the owner's: ask again. */
+async function whoNow() {
+  if (switching) return;
+  switching = true;
+  try {
+    await loadMe();
+    await worker.follow(session.me);
+    renderTabs();
+    if (!unsaved()) await route(); // else the next screen shows who is here now
+  } finally {
+    switching = false;
+  }
 }
 
 // ------------------------------------------------------------------------------------------ chrome
@@ -116,13 +207,13 @@ function hideBanner() {
 // ------------------------------------------------------------------------------------------ routes
 
 const ROUTES = {
-  report: ["m/report", "report"],
-  sent: ["m/report", "sent"],
-  mine: ["m/cases", "mine"],
-  case: ["m/cases", "detail"],
-  grid: ["m/worker", "grid", "staff"],
-  tasks: ["m/worker", "tasks", "staff"],
-  patrol: ["m/worker", "patrol", "staff"],
+  report: [reportScreens.report],
+  sent: [reportScreens.sent],
+  mine: [caseScreens.mine],
+  case: [caseScreens.detail],
+  grid: [worker.grid, "staff"],
+  tasks: [worker.tasks, "staff"],
+  patrol: [worker.patrol, "staff"],
 };
 
 export function go(name, arg = "") {
@@ -135,7 +226,20 @@ function home() {
   return isStaff() ? "grid" : "report";
 }
 
+/** Whether the screen holds something typed or photographed that is not queued yet. */
+function unsaved() {
+  const typed = [...view.querySelectorAll("input, textarea")].some(
+    (el) => !["checkbox", "radio", "hidden", "file", "submit", "button"].includes(el.type) && el.value.trim(),
+  );
+  return typed || Boolean(view.querySelector(".thumbs li"));
+}
+
 async function route() {
+  // A new release took over (the service worker): reload between two screens, when nothing would be lost.
+  if (updateReady && !unsaved()) {
+    location.reload();
+    return;
+  }
   const ticket = ++routing;
   const [name = "", arg = ""] = location.hash.replace(/^#\/?/, "").split("/");
   if (dispose) {
@@ -151,10 +255,8 @@ async function route() {
   if (name === "signin") return mount(signinScreen());
   if (name === "queue") return mount(queueScreen());
   const target = ROUTES[name];
-  if (!target || (target[2] === "staff" && !isStaff())) return go(home());
-  const module = await import(target[0]);
-  if (ticket !== routing) return;
-  const node = await module[target[1]](decodeURIComponent(arg));
+  if (!target || (target[1] === "staff" && !isStaff())) return go(home());
+  const node = await target[0](decodeURIComponent(arg));
   if (ticket !== routing) return;
   mount(node);
 }
@@ -172,7 +274,8 @@ function mount(result) {
 function signinScreen() {
   const node = screen("t-signin");
   const [phoneForm, accountForm] = [$(node, '[data-form="phone"]'), $(node, '[data-form="account"]')];
-  $(node, '[data-show="expired"]').hidden = !sessionStorage.getItem("gridgov-m-expired");
+  $(node, '[data-show="expired"]').hidden = signinReason !== "expired";
+  $(node, '[data-show="other"]').hidden = signinReason !== "other";
   for (const tab of node.querySelectorAll("[data-tab]")) {
     tab.addEventListener("click", () => {
       for (const other of node.querySelectorAll("[data-tab]")) other.setAttribute("aria-selected", String(other === tab));
@@ -232,8 +335,7 @@ function signinScreen() {
     }
   });
   async function done(me) {
-    sessionStorage.removeItem("gridgov-m-expired");
-    await signedIn(me);
+    await adopt(me);
     go(home());
   }
   return { node, dispose: () => clearInterval(timer) };
@@ -254,15 +356,15 @@ function queueScreen() {
   out(node, "who", me ? `${me.name || ""} ${me.phone || ""}`.trim() : "");
   $(node, '[data-act="signout"]').hidden = !me;
   $(node, '[data-act="signout"]').addEventListener("click", signOut);
-  $(node, '[data-act="drain"]').addEventListener("click", () => queue.drain());
+  $(node, '[data-act="drain"]').addEventListener("click", () => queue.drain({ now: true }));
 
   async function render() {
     const records = await queue.mine(); // in the order they are sent
     out(node, "empty", records.some((r) => r.state !== "done") ? "" : t("queue_empty"));
-    list.replaceChildren(...records.map(recordRow));
+    list.replaceChildren(...records.map((record) => recordRow(record, queue.waitsFor(record, records))));
   }
 
-  function recordRow(record) {
+  function recordRow(record, parent) {
     const row = screen("t-record");
     row.classList.add(`st-${record.state}`);
     row.dataset.key = record.key;
@@ -272,8 +374,10 @@ function queueScreen() {
     chip.classList.add(`q-${record.state}`);
     const meta = [when(record.created_at), record.label, record.photos ? t("photos_n", { n: record.photos }) : ""];
     if (record.attempts > 1) meta.push(t("attempts", { n: record.attempts }));
+    if (record.state === "waiting" && record.retry_at > Date.now()) meta.push(t("next_try", { at: when(new Date(record.retry_at).toISOString()) }));
+    if (parent) meta.push(t("waiting_for", { what: [t(`kind_${parent.kind}`) || t("kind_record"), parent.label].filter(Boolean).join(" ") }));
     out(row, "meta", meta.filter(Boolean).join(" · "));
-    out(row, "error", record.state === "done" ? "" : record.error);
+    out(row, "error", record.state === "done" || parent ? "" : record.error);
     const number = resultLink(record);
     if (number) {
       const link = out(row, "result", record.kind === "report" ? t("received_as", { number }) : t("case_n", { number }));
@@ -282,7 +386,7 @@ function queueScreen() {
     }
     const act = (name) => $(row, `[data-act="${name}"]`);
     act("retry").hidden = record.state !== "failed";
-    act("delete").hidden = !["failed", "needs_you", "waiting"].includes(record.state) || (record.state === "waiting" && navigator.onLine && record.attempts === 0);
+    act("delete").hidden = !["failed", "needs_you", "waiting"].includes(record.state) || (record.state === "waiting" && navigator.onLine && record.attempts === 0 && !parent);
     act("force").hidden = record.state !== "needs_you";
     act("retry").addEventListener("click", () => queue.retry(record.key));
     act("force").addEventListener("click", () => queue.retry(record.key, { force: "true" }));
@@ -302,13 +406,17 @@ function queueScreen() {
 }
 
 async function meTooInstead(record, candidate) {
-  await queue.add({
-    kind: "me_too",
-    url: `/api/cases/${encodeURIComponent(candidate.number)}/me-too`,
-    fields: { token: candidate.me_too_token },
-    label: candidate.number,
-    ref: candidate.number,
-  });
+  try {
+    await queue.add({
+      kind: "me_too",
+      url: `/api/cases/${encodeURIComponent(candidate.number)}/me-too`,
+      fields: { token: candidate.me_too_token },
+      label: candidate.number,
+      ref: candidate.number,
+    });
+  } catch {
+    return; // no room on the phone (the banner says so): the report stays as it is
+  }
   await queue.remove(record.key);
 }
 
@@ -326,27 +434,53 @@ function wireLanguage() {
   });
 }
 
+function wireUpdates() {
+  if (!("serviceWorker" in navigator)) return;
+  // The first install takes control too: only a change of a controller is a new release.
+  let controlled = Boolean(navigator.serviceWorker.controller);
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (controlled) {
+      updateReady = true;
+      document.getElementById("update").hidden = false;
+    }
+    controlled = true;
+  });
+  document.querySelector('#update [data-act="reload"]').addEventListener("click", () => location.reload());
+  navigator.serviceWorker.register(config.sw, { scope: config.home }).catch(() => {});
+}
+
 async function start() {
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register(config.sw, { scope: config.home }).catch(() => {});
-  }
+  wireUpdates();
   wireLanguage();
   renderNet();
   addEventListener("online", renderNet);
   addEventListener("offline", renderNet);
-  addEventListener("queue:signin", () => {
-    sessionStorage.setItem("gridgov-m-expired", "1");
-    showBanner(t("sign_in_again"), "#/signin");
+  // A sign-out made without a signal: tell the server as soon as there is one.
+  addEventListener("online", async () => {
+    if (await kv.get(SIGNED_OUT)) await sendLogout();
   });
-  queue.onChange(renderBadge);
-  await loadMe();
+  addEventListener("queue:signin", () => expire("expired"));
+  addEventListener("m:signin", () => expire("expired"));
+  addEventListener("queue:owner", whoNow);
+  let full = false; // the banner says the phone's storage is full, until something fits again
+  addEventListener("queue:full", () => {
+    full = true;
+    showBanner(t("storage_full"));
+  });
+  queue.onChange((record) => {
+    renderBadge();
+    if (full && record?.state === "waiting" && record.attempts === 0) {
+      full = false;
+      hideBanner();
+    }
+  });
   await queue.start(words);
+  await loadMe();
+  await worker.follow(session.me);
   renderBadge();
   renderTabs();
   addEventListener("hashchange", route);
-  if (session.me && isStaff()) import("m/worker").then((m) => m.resume());
   await route();
-  warm();
 }
 
 start().catch((error) => {

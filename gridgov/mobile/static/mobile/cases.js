@@ -186,14 +186,18 @@ export async function detail(number) {
       if (missing) return showError(form, name, t(word));
     }
     for (const name of Object.keys(fields)) if (!fields[name]) delete fields[name];
-    await queue.add({
-      kind: action,
-      url: `/api/cases/${encodeURIComponent(c.number)}/actions/${action}`,
-      fields,
-      files: asFiles(photos),
-      label: c.number,
-      ref: c.number,
-    });
+    try {
+      await queue.add({
+        kind: action,
+        url: `/api/cases/${encodeURIComponent(c.number)}/actions/${action}`,
+        fields,
+        files: asFiles(photos),
+        label: c.number,
+        ref: c.number,
+      });
+    } catch (error) {
+      return showError(form, "", error.message || t("server_error")); // not kept: the form keeps it all
+    }
     form.reset();
     for (const list of form.querySelectorAll(".thumbs")) list.replaceChildren();
     photos.length = 0;

@@ -2,7 +2,7 @@
    this file holds no text of its own), the API helper, errors shown next to their field, the copies kept on
    the phone, and a few DOM helpers. */
 
-import { kv } from "m/db";
+import { GEN, kv } from "m/db";
 
 export const words = JSON.parse(document.getElementById("m-words").textContent);
 export const config = JSON.parse(document.getElementById("m-config").textContent);
@@ -28,10 +28,15 @@ export class ApiError extends Error {
   }
 }
 
+// A read not answered by then counts as "no signal" (the screen shows the phone's copy): on a barely working
+// connection the browser would wait minutes. The service worker answers from its copy after a few seconds.
+const READ_TIMEOUT_MS = 12_000;
+
 /** Call the JSON API. `json` sends a JSON body, `form` a form (a FormData or an object of fields); answers the parsed body, or throws an
-    ApiError (status 0 when the server could not be reached). `fresh` is false when the service worker
-    answered from its copy (no signal). */
-export async function api(path, { method = "GET", json, form, query, timeout = 0 } = {}) {
+    ApiError (status 0 when the server could not be reached, or a read took longer than `timeout` ms). `fresh`
+    is false when the service worker answered from its copy (no signal). A 401 while somebody is signed in
+    on the phone is announced ("m:signin"): their session ended. */
+export async function api(path, { method = "GET", json, form, query, timeout = method === "GET" ? READ_TIMEOUT_MS : 0 } = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   const headers = { Accept: "application/json" };
@@ -56,6 +61,7 @@ export async function api(path, { method = "GET", json, form, query, timeout = 0
     clearTimeout(timer);
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (response.status === 401 && session.me) dispatchEvent(new CustomEvent("m:signin"));
   if (!response.ok) {
     throw new ApiError(response.status, data && data.message ? data : { code: "error", message: t("server_error") });
   }
@@ -68,9 +74,11 @@ export async function api(path, { method = "GET", json, form, query, timeout = 0
 /** A copy kept on the phone, refreshed from the API when there is a signal. */
 export async function kept(name, path, { query, refresh = true } = {}) {
   if (refresh) {
+    const gen = await kv.get(GEN);
     try {
       const data = await api(path, { query });
-      if (data.fresh !== false) await kv.set(name, data);
+      // Not when the phone forgot its person meanwhile: this answer was theirs.
+      if (data.fresh !== false) await kv.setIf(gen, name, data);
       return data;
     } catch (error) {
       if (error.status && error.status !== 0) throw error;
@@ -94,10 +102,17 @@ export function isStaff() {
 
 // ------------------------------------------------------------------------------------------ DOM helpers
 
+let slots = 0;
+
 export function screen(id) {
   const node = document.getElementById(id).content.firstElementChild.cloneNode(true);
   const side = isStaff() ? "staff" : "resident";
   for (const el of node.querySelectorAll("[data-show=resident], [data-show=staff]")) el.hidden = el.dataset.show !== side;
+  // A complaint is read out when it appears, and its field points to it (showError).
+  for (const el of node.querySelectorAll("[data-err]")) {
+    el.setAttribute("role", "alert");
+    el.id = `err-${++slots}`;
+  }
   return node;
 }
 
@@ -164,7 +179,13 @@ export function candidateCard(c, onMeToo) {
 
 export function clearErrors(form) {
   for (const el of form.querySelectorAll("[data-err]")) el.textContent = "";
-  for (const el of form.querySelectorAll(".invalid")) el.classList.remove("invalid");
+  for (const el of form.querySelectorAll(".invalid")) valid(el);
+}
+
+function valid(input) {
+  input.classList.remove("invalid");
+  input.removeAttribute("aria-invalid");
+  input.removeAttribute("aria-describedby");
 }
 
 /** Show a refusal next to the field it names (or at the form's general place), and bring it into view. */
@@ -177,6 +198,8 @@ export function showError(form, field, message) {
   const input = field && form.querySelector(`[name="${CSS.escape(field)}"]`);
   if (input) {
     input.classList.add("invalid");
+    input.setAttribute("aria-invalid", "true");
+    if (slot?.id) input.setAttribute("aria-describedby", slot.id);
     input.focus({ preventScroll: true });
   }
 }
@@ -186,7 +209,7 @@ document.addEventListener("input", (event) => {
   const input = event.target;
   const form = input.form;
   if (!form || !input.name) return;
-  input.classList.remove("invalid");
+  valid(input);
   const slot = form.querySelector(`[data-err="${CSS.escape(input.name)}"]`);
   if (slot) slot.textContent = "";
 });

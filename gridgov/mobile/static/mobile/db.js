@@ -2,7 +2,7 @@
    last copies of what the app read (who is signed in, the catalog, my grid) so that it opens offline. */
 
 const NAME = "gridgov-m";
-const VERSION = 1;
+const VERSION = 1; // sw.js opens it too (to read kv), with the same version and stores: change both
 let opening = null;
 
 export function open() {
@@ -27,14 +27,16 @@ export function open() {
   return opening;
 }
 
-/** Run `work(store)` in one transaction of `name`; resolves with what `work` gave once the transaction is
-    committed (IndexedDB requests inside it resolve to their result). */
-export async function transact(name, mode, work) {
+/** Run `work(...stores)` in one transaction over `names` (one store name, or a list of them: what must
+    happen together, like a record queued and the state that led to it); resolves with what `work` gave
+    once the transaction is committed (IndexedDB requests inside it resolve to their result). */
+export async function transact(names, mode, work) {
   const db = await open();
   return new Promise((resolve, reject) => {
-    const tx = db.transaction(name, mode);
+    const tx = db.transaction(names, mode);
+    const stores = (Array.isArray(names) ? names : [names]).map((name) => tx.objectStore(name));
     let result;
-    Promise.resolve(work(tx.objectStore(name)))
+    Promise.resolve(work(...stores))
       .then((value) => {
         result = value;
       })
@@ -55,9 +57,23 @@ export function result(request) {
   });
 }
 
+// Keys of `kv` the service worker reads too (sw.js): while SIGNED_OUT (a sign-out the server has not heard of
+// yet) or EXPIRED (the server ended the session) is set, it neither keeps nor serves API answers; GEN is the
+// generation of what the phone keeps for its person, one more each time it forgets them (sign-out, another
+// person signing in), so that an answer asked for before is not kept after.
+export const SIGNED_OUT = "signed_out";
+export const EXPIRED = "expired";
+export const GEN = "gen";
+
 export const kv = {
   get: (key) => transact("kv", "readonly", (s) => s.get(key)),
   set: (key, value) => transact("kv", "readwrite", (s) => s.put(value, key)),
   del: (key) => transact("kv", "readwrite", (s) => s.delete(key)),
   clear: () => transact("kv", "readwrite", (s) => s.clear()),
+  /** Keep `value` unless the phone forgot its person since `gen` was read (an answer of the person before). */
+  setIf: (gen, key, value) =>
+    transact("kv", "readwrite", async (s) => {
+      if ((await result(s.get(GEN))) === gen) s.put(value, key);
+    }),
 };
+

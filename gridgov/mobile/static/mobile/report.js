@@ -5,6 +5,7 @@
 
 import { $, api, candidateCard, clearErrors, config, h, icon, isStaff, kept, out, screen, session, showError, t } from "m/core";
 import { asFiles, picker } from "m/photo";
+import { pickMap } from "m/map";
 import * as queue from "m/queue";
 
 const LOCATE = { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 };
@@ -57,7 +58,6 @@ export async function report() {
     if (!box.hidden) return;
     box.hidden = false;
     $(form, "[data-map-hint]").hidden = false;
-    const { pickMap } = await import("m/map");
     state.map = await pickMap(box, state.point, (p) => {
       state.point = { ...p, accuracy: 0 };
       state.source = "pin";
@@ -138,15 +138,23 @@ export async function report() {
     if (force) out.force = "true";
     return out;
   }
+  /** Queue the report; answers whether it is kept (if not, the form keeps everything and says why). */
   async function send(force) {
-    const record = await queue.add({
-      kind: "report",
-      url: "/api/cases/",
-      fields: fields(force),
-      files: asFiles(photos),
-      label: form.description.value.trim().slice(0, 40),
-    });
+    let record;
+    try {
+      record = await queue.add({
+        kind: "report",
+        url: "/api/cases/",
+        fields: fields(force),
+        files: asFiles(photos),
+        label: form.description.value.trim().slice(0, 40),
+      });
+    } catch (error) {
+      showError(form, "", error.message || t("server_error"));
+      return false;
+    }
     location.hash = `#/sent/${record.key}`;
+    return true;
   }
   function check() {
     clearErrors(form);
@@ -190,18 +198,28 @@ export async function report() {
     const list = $(page, '[data-list="candidates"]');
     for (const c of candidates) {
       list.append(candidateCard(c, async () => {
-        const record = await queue.add({
-          kind: "me_too",
-          url: `/api/cases/${encodeURIComponent(c.number)}/me-too`,
-          fields: { token: c.me_too_token },
-          label: c.number,
-          ref: c.number,
-        });
+        let record;
+        try {
+          record = await queue.add({
+            kind: "me_too",
+            url: `/api/cases/${encodeURIComponent(c.number)}/me-too`,
+            fields: { token: c.me_too_token },
+            label: c.number,
+            ref: c.number,
+          });
+        } catch (error) {
+          back();
+          showError(form, "", error.message || t("server_error"));
+          return;
+        }
         location.hash = `#/sent/${record.key}`;
       }));
     }
-    $(page, '[data-act="different"]').addEventListener("click", () => send(true));
-    $(page, '[data-act="back"]').addEventListener("click", () => page.replaceWith(node));
+    const back = () => page.isConnected && page.replaceWith(node);
+    $(page, '[data-act="different"]').addEventListener("click", async () => {
+      if (!(await send(true))) back(); // not kept: back to the form, which says why
+    });
+    $(page, '[data-act="back"]').addEventListener("click", back);
     node.replaceWith(page);
     window.scrollTo(0, 0);
   }

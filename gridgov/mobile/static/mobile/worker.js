@@ -3,8 +3,9 @@
    30 s or 20 points), check out. Everything sent goes through the queue, so a round without a signal is
    kept and goes up later; the moment of each check-in and check-out is the phone's (`at`). */
 
-import { $, h, kept, number, out, screen, t, when } from "m/core";
-import { kv } from "m/db";
+import { $, h, kept, number, out, screen, session, t, when } from "m/core";
+import { kv, result, transact } from "m/db";
+import { gridMap } from "m/map";
 import * as queue from "m/queue";
 import { caseRow } from "m/cases";
 import { locate } from "m/report";
@@ -64,7 +65,6 @@ export async function grid() {
   return {
     node,
     mounted: async () => {
-      const { gridMap } = await import("m/map");
       map = await gridMap($(node, "[data-map]"), data.grids, data.cases, (n) => {
         location.hash = `#/case/${encodeURIComponent(n)}`;
       }, active?.last ? { lon: active.last[0], lat: active.last[1] } : null);
@@ -87,8 +87,9 @@ export async function tasks() {
 
 // ------------------------------------------------------------------------------------------ patrols
 
-// The patrol in progress, kept on the phone ("patrol") so that closing the app does not end it:
-// {key, started_at, distance_m, count, last, buffer, flushed_at}
+// The patrol in progress, kept on the phone ("patrol") so that closing the app does not end it; it is its
+// owner's, recorded only while they are the person of the phone:
+// {key, owner, start (the queue key of its check-in), started_at, distance_m, count, last, buffer, flushed_at}
 let active = null;
 let watchId = null;
 let flushTimer = 0;
@@ -98,14 +99,45 @@ function notify() {
   for (const listener of patrolListeners) listener();
 }
 
-function save() {
-  return active ? kv.set("patrol", active) : kv.del("patrol");
+/** Keep the patrol's progress — only while the phone still has it: another tab may have ended it (somebody
+    signed out or in there), and this tab then stops recording. */
+async function save() {
+  const patrol = active;
+  if (!patrol) return;
+  const ours = await transact("kv", "readwrite", async (s) => {
+    const kept = await result(s.get("patrol"));
+    if (kept?.key !== patrol.key) return false;
+    s.put(patrol, "patrol");
+    return true;
+  });
+  if (!ours && active === patrol) halt();
 }
 
-/** On start: a patrol in progress goes on recording. */
-export async function resume() {
-  active = (await kv.get("patrol")) ?? null;
-  if (active) watch();
+/** Who is the person of the phone now (on start, after signing in, after another tab changed it): their
+    patrol in progress goes on recording; anybody else's, or one ended meanwhile, is not recorded here. */
+export async function follow(me) {
+  const kept = (await kv.get("patrol")) ?? null;
+  if (active && (kept?.key !== active.key || (me && active.owner !== me.id))) halt();
+  if (!active && me && kept && (kept.owner ?? me.id) === me.id) {
+    active = { ...kept, owner: me.id };
+    watch();
+    notify();
+  }
+}
+
+/** Stop recording here (nothing kept or sent). */
+export function halt() {
+  unwatch();
+  active = null;
+  notify();
+}
+
+/** Signing out, or somebody else signing in: the patrol on this phone ends now — its last points and the
+    check-out queued as its owner's, sent in their session. */
+export async function signOff() {
+  if (!active) active = (await kv.get("patrol")) ?? null;
+  if (active) await endPatrol();
+  halt();
 }
 
 function metres([lon1, lat1], [lon2, lat2]) {
@@ -143,50 +175,91 @@ async function onPosition(position) {
   active.last = point;
   active.count += 1;
   active.buffer.push(point);
-  if (active.buffer.length >= FLUSH_POINTS) await flush();
-  else await save();
+  try {
+    if (!(active.buffer.length >= FLUSH_POINTS && (await flush()))) await save();
+  } catch {
+    // The phone's storage is full (the banner says so): the points stay in memory until there is room.
+  }
   notify();
 }
 
-/** The points recorded since the last batch go into the queue as one track record. */
-async function flush() {
-  if (!active || !active.buffer.length) return;
-  const points = active.buffer;
-  active.buffer = [];
-  active.flushed_at = Date.now();
-  await save();
-  await queue.add({
-    kind: "patrol_track",
-    url: `/api/fieldwork/patrols/${active.key}/track`,
-    fields: { points: JSON.stringify(points) },
-    label: t("points_n", { n: points.length }),
-    ref: active.key,
+let flushing = null;
+
+/** The points recorded since the last batch go into the queue as one track record — in the same transaction
+    as the patrol's progress, so that the app killed in between neither loses nor repeats them. Answers
+    whether they are kept (not when the phone's storage is full: they stay in the buffer). */
+function flush() {
+  flushing ??= flushNow().finally(() => {
+    flushing = null;
   });
+  return flushing;
+}
+
+async function flushNow() {
+  const patrol = active;
+  if (!patrol || !patrol.buffer.length) return true;
+  const points = patrol.buffer.slice();
+  const flushedAt = Date.now();
+  try {
+    await queue.add(
+      {
+        kind: "patrol_track",
+        url: `/api/fieldwork/patrols/${patrol.key}/track`,
+        fields: { points: JSON.stringify(points) },
+        label: t("points_n", { n: points.length }),
+        ref: patrol.key,
+        after: patrol.start,
+      },
+      { kv: { patrol: { ...patrol, buffer: [], flushed_at: flushedAt } }, as: patrol.owner },
+    );
+  } catch {
+    return false;
+  }
+  patrol.buffer.splice(0, points.length); // points recorded meanwhile go with the next batch
+  patrol.flushed_at = flushedAt;
+  return true;
 }
 
 async function startPatrol() {
   const here = await locate().catch(() => null);
   const now = new Date().toISOString();
-  active = { key: queue.uuid(), started_at: now, distance_m: 0, count: 0, last: null, buffer: [], flushed_at: Date.now() };
-  await save();
-  const fields = { key: active.key, at: now };
+  const start = queue.uuid();
+  const patrol = {
+    key: queue.uuid(), owner: session.me?.id ?? null, start, started_at: now,
+    distance_m: 0, count: 0, last: null, buffer: [], flushed_at: Date.now(),
+  };
+  const fields = { key: patrol.key, at: now };
   if (here) Object.assign(fields, { lon: here.lon, lat: here.lat });
-  await queue.add({ kind: "patrol_start", url: "/api/fieldwork/patrols", fields, label: when(now), ref: active.key });
+  try {
+    await queue.add(
+      { key: start, kind: "patrol_start", url: "/api/fieldwork/patrols", fields, label: when(now), ref: patrol.key },
+      { kv: { patrol } },
+    );
+  } catch {
+    return; // no room on the phone (the banner says so): not started
+  }
+  active = patrol;
   watch();
   notify();
 }
 
 async function endPatrol() {
-  if (!active) return;
-  await flush();
+  const patrol = active;
+  if (!patrol) return;
+  if (!(await flush())) return; // the last points could not be kept: the patrol goes on
   const now = new Date().toISOString();
   const fields = { at: now };
-  if (active.last) Object.assign(fields, { lon: active.last[0], lat: active.last[1] });
-  const key = active.key;
-  active = null;
+  if (patrol.last) Object.assign(fields, { lon: patrol.last[0], lat: patrol.last[1] });
+  try {
+    await queue.add(
+      { kind: "patrol_end", url: `/api/fieldwork/patrols/${patrol.key}/end`, fields, label: when(now), ref: patrol.key, after: patrol.start },
+      { kv: { patrol: undefined }, as: patrol.owner },
+    );
+  } catch {
+    return;
+  }
+  if (active === patrol) active = null;
   unwatch();
-  await save();
-  await queue.add({ kind: "patrol_end", url: `/api/fieldwork/patrols/${key}/end`, fields, label: when(now), ref: key });
   notify();
 }
 
