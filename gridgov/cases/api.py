@@ -437,7 +437,7 @@ def _scope_q(scope: _LiveScope) -> Q:
 )
 def changes(request: HttpRequest, query: Query[ChangesQuery]):
     """Whether a case in the caller's scope changed after the event `after` (the `latest` of the previous
-    answer): the workbench's queue pages ask every second while they are shown, and fetch their rows again
+    answer): the workbench's queue pages ask twice a second while they are shown, and fetch their rows again
     when it did. The first call gives no `after`, only `since` (when the page was made) and gets the cursor.
     The answer is a hint, never data: the page then reads its own scoped list. 403 for users whose roles
     hold no cases (residents follow their reports elsewhere).

@@ -8,6 +8,7 @@ live-queue-operator-desktop, live-dispatch-queue-operator-desktop."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -65,8 +66,11 @@ def test_a_phone_report_shows_in_the_open_queue_of_its_town_only(live_server, wo
         phone, phone_errors = new_page(browser, DESKTOP)
         sign_in(phone, url, "res", PASSWORD)
         here = post_report(phone, url, HERE, "小区门口路灯不亮，晚上很黑")
+        acknowledged = time.perf_counter()
         row = queue.locator(f'tr[data-number="{here}"]')
         expect(row).to_be_visible(timeout=WITHIN)
+        # Printed, not asserted (speed is measured, not tested): the page polls twice a second.
+        print(f"live_queue_latency: {(time.perf_counter() - acknowledged) * 1000:.0f} ms after the upload")
         expect(row).to_have_class(re.compile(r"\blive-new\b"))  # lit up for a moment
         expect(queue.locator("tr[data-number]").first).to_have_attribute("data-number", here)  # newest first
         expect(queue.locator(f'tr[data-number="{waiting.number}"]')).to_be_visible()
