@@ -30,7 +30,7 @@ node_modules/.installed: package.json package-lock.json
 # Front-end libraries come from npm (locked) and are copied, never committed, never loaded from a CDN.
 vendor: node_modules/.installed
 	mkdir -p $(VENDOR)/leaflet $(VENDOR)/htmx $(VENDOR)/alpinejs
-	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.js.map node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	cp node_modules/alpinejs/dist/cdn.min.js $(VENDOR)/alpinejs/alpine.min.js
 
