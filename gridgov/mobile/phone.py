@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,6 +43,18 @@ def _hash(phone_index: str, code: str) -> str:
     return provider().hmac_sm3("index", f"code:{phone_index}:{code}".encode()).hex()
 
 
+def _one_send_at_a_time(phone_index: str, ip: str | None) -> None:
+    """Sends for one number (or from one address) wait for each other, so that two at once cannot both pass
+    the throttles: PostgreSQL takes a transaction lock per number and per address (in that order, so two
+    sends never wait on each other crosswise); SQLite's write transactions already run one at a time."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for name in (f"phone:{phone_index}", f"ip:{ip}" if ip else ""):
+            if name:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+
+
 def request_code(raw_phone: str, *, ip: str | None) -> int:
     """Send a sign-in code to the phone; answers the seconds before another may be asked for."""
     phone = normalise_phone(raw_phone, "phone")
@@ -52,6 +64,7 @@ def request_code(raw_phone: str, *, ip: str | None) -> int:
     now = timezone.now()
     resend = settings.MOBILE_CODE_RESEND_SECONDS
     with transaction.atomic():
+        _one_send_at_a_time(index, ip)
         recent = PhoneCode.objects.filter(phone_index=index, created_at__gte=now - timedelta(hours=1))
         last = recent.order_by("-created_at").first()
         if last is not None and (now - last.created_at).total_seconds() < resend:
