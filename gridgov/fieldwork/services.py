@@ -23,7 +23,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.cases.duplicates import distance_m
+from gridgov.cases.services import wgs84_point
 from gridgov.core import audit
+from gridgov.grids.coords import WGS84
 from gridgov.grids.locator import locate
 from gridgov.grids.models import Grid
 
@@ -94,11 +96,7 @@ def _place(lon: Any, lat: Any) -> tuple[float, float] | None:
         x, y = float(lon), float(lat)
     except (TypeError, ValueError) as exc:
         raise Invalid(_("Longitude and latitude are numbers."), field="lon") from exc
-    if not (math.isfinite(x) and -180 <= x <= 180):
-        raise Invalid(_("Longitude must lie between -180 and 180."), field="lon")
-    if not (math.isfinite(y) and -90 <= y <= 90):
-        raise Invalid(_("Latitude must lie between -90 and 90."), field="lat")
-    return x, y
+    return wgs84_point(x, y, WGS84)  # the case engine's check of a point (NaN and infinity fail its range)
 
 
 def _refuse_constant(name: str) -> Any:

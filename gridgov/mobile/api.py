@@ -71,11 +71,11 @@ def _me(request: HttpRequest) -> Me:
     staff = staff_roles(user)
     grid_ids = [h.grid_id for h in held if h.grid_id]
     grids = Grid.objects.filter(pk__in=grid_ids).only("code", "name", "level").order_by("code")
-    verified = phone.phone_of(user)
+    masked = mask_phone(phone.phone_of(user))
     return Me(
         id=user.pk,
-        name=str(user) if not verified else mask_phone(verified),
-        phone=mask_phone(verified) if verified else "",
+        name=masked or str(user),
+        phone=masked,
         kind="staff" if staff else "resident",
         roles=sorted({h.role for h in held}),
         grids=[MyGrid(id=g.pk, code=g.code, name=g.name, level=g.level) for g in grids],
