@@ -566,6 +566,18 @@ class Server:
                 found.append(int(entry.name))
         return found
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the master and its workers have used so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
     def kill9(self) -> list[int]:
         pids = self.pids()
         os.killpg(self.process.pid, signal.SIGKILL)  # the whole process group: master and workers at once

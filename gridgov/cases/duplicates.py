@@ -39,21 +39,28 @@ def find_duplicates(
 ) -> list[Candidate]:
     """Open cases of `item_id` within `radius_m` of the point, reported in the last `hours`, nearest first.
 
-    A bounding box on the indexed (item, created_at) rows narrows the search; the exact distance decides."""
+    A bounding box on the indexed (item, created_at) rows narrows the search; the exact distance decides.
+    Only the points are read first: most reports have no duplicate, and a whole case row costs more to
+    read than the search itself."""
     radius_m = settings.CASE_DUPLICATE_RADIUS_M if radius_m is None else radius_m
     hours = settings.CASE_DUPLICATE_WINDOW_HOURS if hours is None else hours
     dlat = math.degrees(radius_m / EARTH_RADIUS_M)
     dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
-    rows = Case.objects.filter(
+    points = Case.objects.filter(
         item_id=item_id,
         created_at__gte=now - timedelta(hours=hours),
         state__in=OPEN_STATES,
         lon__range=(lon - dlon, lon + dlon),
         lat__range=(lat - dlat, lat + dlat),
     ).order_by("id")[:50]
-    found = [
-        Candidate(c, distance_m(lon, lat, c.lon, c.lat))
-        for c in rows
-        if c.lon is not None and c.lat is not None
-    ]
-    return sorted((c for c in found if c.distance_m <= radius_m), key=lambda c: c.distance_m)
+    near = {
+        pk: d
+        for pk, case_lon, case_lat in points.values_list("pk", "lon", "lat")
+        if case_lon is not None
+        and case_lat is not None
+        and (d := distance_m(lon, lat, case_lon, case_lat)) <= radius_m
+    }
+    if not near:
+        return []
+    found = [Candidate(case, near[case.pk]) for case in Case.objects.filter(pk__in=near).order_by("id")]
+    return sorted(found, key=lambda c: c.distance_m)

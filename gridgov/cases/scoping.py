@@ -39,16 +39,10 @@ def held_roles(user: Any) -> list[Held]:
     """The user's role assignments, read once per request."""
     cached = getattr(user, "_gridgov_held", None)
     if cached is None:
-        cached = [
-            Held(
-                a.role,
-                a.grid_id,
-                a.grid.level if a.grid else None,
-                a.grid.path if a.grid else "",
-                a.department_id,
-            )
-            for a in RoleAssignment.objects.filter(user=user).select_related("grid")
-        ]
+        rows = RoleAssignment.objects.filter(user=user).values_list(
+            "role", "grid_id", "grid__level", "grid__path", "department_id"
+        )
+        cached = [Held(role, grid_id, level, path or "", dept) for role, grid_id, level, path, dept in rows]
         user._gridgov_held = cached
     return cached
 

@@ -23,7 +23,7 @@ from gridgov.core import audit, outbox
 from gridgov.core.calendar import add_working_time, working_time_between
 from gridgov.core.scoping import visible_to
 from gridgov.grids.coords import check_crs, to_wgs84
-from gridgov.grids.locator import locate
+from gridgov.grids.locator import get_locator
 from gridgov.grids.models import Grid
 
 from . import notify, triage
@@ -298,11 +298,11 @@ def _place(report: Report) -> tuple[Grid, float | None, float | None]:
                 _("Give both longitude and latitude."), field="lon" if report.lon is None else "lat"
             )
         lon, lat = wgs84_point(report.lon, report.lat, report.crs)
-        where = locate(lon, lat)
-        if where.outside:
+        locator = get_locator()
+        where = locator.locate(lon, lat)
+        if where.grid_id is None:
             raise Invalid(_("This place lies outside the county's grids."), field="lon")
-        # Not the boundary: a polygon of hundreds of points is parsed for nothing on every report.
-        return Grid.objects.defer("geometry").get(pk=int(where.grid_id or 0)), lon, lat
+        return locator.grid(where.grid_id), lon, lat
     if report.grid:
         grid = Grid.objects.current().filter(code=report.grid.strip()).first()
         if grid is None:
@@ -337,15 +337,25 @@ def do_report(
 ) -> IntakeResult:
     """Intake, for every channel: locate, route, time, look for duplicates, and commit the case, its first
     event and its audit record before answering. The same idempotency key returns the first case."""
-    if report.channel not in Channel.values:
-        raise Invalid(_("Unknown channel %(channel)s.") % {"channel": report.channel}, field="channel")
     key = (report.idempotency_key or "").strip() or None
     if key is not None and len(key) > 80:
         raise Invalid(_("The idempotency key is longer than 80 characters."), field="idempotency_key")
-    if key is not None:
-        existing = Case.objects.filter(idempotency_key=key).first()
+    try:
+        return _intake(report, key, actor=actor, ip=ip, now=now or timezone.now())
+    except (Invalid, IntegrityError):
+        # A key is not looked up before the work: most keys are new, and the lookup would cost every report
+        # a read. The same report sent again fails on the key's unique index instead (or finds its first
+        # case among the duplicates, in `_intake`), or is refused by a check that has changed since (an item
+        # withdrawn meanwhile): each answers with the first case.
+        existing = Case.objects.filter(idempotency_key=key).first() if key is not None else None
         if existing is not None:
             return _replay(existing, actor, report.reporter_phone)
+        raise
+
+
+def _intake(report: Report, key: str | None, *, actor: Any, ip: str | None, now: datetime) -> IntakeResult:
+    if report.channel not in Channel.values:
+        raise Invalid(_("Unknown channel %(channel)s.") % {"channel": report.channel}, field="channel")
     description = _clean_text(report.description, "description", MAX_DESCRIPTION, required=True)
     address = _clean_text(report.address, "address", 300, required=False)
     item = _item(report.item)
@@ -355,13 +365,12 @@ def do_report(
     kind, account, name, phone = _reporter(report, actor)
     grid, lon, lat = _place(report)
     checked = _check_evidence(report.files, "files")
-    now = now or timezone.now()
 
     if item is not None and lon is not None and lat is not None and not report.force:
         candidates = find_duplicates(item.pk, lon, lat, now)
         if candidates and key is not None:
-            # The same request sent again at the same moment may have just created one of them: a replay
-            # answers with that case, not with an offer of it.
+            # The same report sent again finds its first case among them: a replay answers with that case,
+            # not with an offer of it.
             existing = Case.objects.filter(idempotency_key=key).first()
             if existing is not None:
                 return _replay(existing, actor, report.reporter_phone)
@@ -380,65 +389,57 @@ def do_report(
     if suggestion is not None and not Item.objects.filter(pk=suggestion.item_id, active=True).exists():
         suggestion = None  # the model predates a change of the list
     clock = _clock(item, urgency, Stage.REGISTER, now)
-    try:
-        # Durable unless a caller holds the transaction (the Idempotency-Key replay keeps its answer in it,
-        # and commits before answering).
-        with transaction.atomic(durable=not connection.in_atomic_block):
-            case = Case.objects.create(
-                number=next_number(now),
-                channel=report.channel,
-                state=State.REPORTED,
-                item=item,
-                urgency=urgency,
-                description=description,
-                address=address,
-                lon=lon,
-                lat=lat,
-                grid=grid,
-                **_grid_ids(grid),
-                level=min(grid.level, 3),
-                routed_department_id=routed_id,
-                reporter_kind=kind,
-                reporter=account,
-                reporter_name_enc=encrypt_text(name, NAME),
-                reporter_phone_enc=encrypt_text(phone, PHONE),
-                reporter_phone_index=blind_index(phone) if phone else "",
-                confidential=report.confidential,
-                idempotency_key=key,
+    # Durable unless a caller holds the transaction (the Idempotency-Key replay keeps its answer in it, and
+    # commits before answering).
+    with transaction.atomic(durable=not connection.in_atomic_block):
+        case = Case.objects.create(
+            number=next_number(now),
+            channel=report.channel,
+            state=State.REPORTED,
+            item=item,
+            urgency=urgency,
+            description=description,
+            address=address,
+            lon=lon,
+            lat=lat,
+            grid=grid,
+            **_grid_ids(grid),
+            level=min(grid.level, 3),
+            routed_department_id=routed_id,
+            reporter_kind=kind,
+            reporter=account,
+            reporter_name_enc=encrypt_text(name, NAME),
+            reporter_phone_enc=encrypt_text(phone, PHONE),
+            reporter_phone_index=blind_index(phone) if phone else "",
+            confidential=report.confidential,
+            idempotency_key=key,
+            created_at=now,
+            updated_at=now,
+            stage=clock.stage,
+            warn_at=clock.warn_at,
+            due_at=clock.due_at,
+        )
+        clock.case = case
+        clock.save(force_insert=True)
+        event = _event(
+            case,
+            Action.REPORT,
+            actor=actor,
+            capacity=Capacity.REPORTER,
+            from_state="",
+            to_state=State.REPORTED,
+            data={"channel": report.channel, "item": item.code if item else None, "grid": grid.code},
+            now=now,
+            ip=ip,
+        )
+        store(case, checked, phase=EvidencePhase.REPORT, actor=actor, event=event, now=now)
+        if item is None and suggestion is not None:
+            TriageFeedback.objects.create(
+                case=case,
+                suggested_item_id=suggestion.item_id,
+                confidence=suggestion.confidence,
                 created_at=now,
-                updated_at=now,
-                stage=clock.stage,
-                warn_at=clock.warn_at,
-                due_at=clock.due_at,
             )
-            clock.case = case
-            clock.save(force_insert=True)
-            event = _event(
-                case,
-                Action.REPORT,
-                actor=actor,
-                capacity=Capacity.REPORTER,
-                from_state="",
-                to_state=State.REPORTED,
-                data={"channel": report.channel, "item": item.code if item else None, "grid": grid.code},
-                now=now,
-                ip=ip,
-            )
-            store(case, checked, phase=EvidencePhase.REPORT, actor=actor, event=event, now=now)
-            if item is None and suggestion is not None:
-                TriageFeedback.objects.create(
-                    case=case,
-                    suggested_item_id=suggestion.item_id,
-                    confidence=suggestion.confidence,
-                    created_at=now,
-                )
-    except IntegrityError:
-        # Two requests with the same key at the same moment: the first committed; answer with its case.
-        if key is not None:
-            existing = Case.objects.filter(idempotency_key=key).first()
-            if existing is not None:
-                return _replay(existing, actor, report.reporter_phone)
-        raise
     return IntakeResult(case=case, created=True)
 
 

@@ -39,14 +39,15 @@ def _entry(rec: AuditRecord) -> dict[str, Any]:
     }
 
 
-def _locked_head() -> AuditHead:
-    """The chain's head, locked until the commit (writers append one at a time)."""
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
+def _locked_head() -> str:
+    """The chain's last hash, its row locked until the commit (writers append one at a time)."""
+    head = AuditHead.objects.select_for_update().filter(pk=1).values_list("last_hash", flat=True)
+    found = list(head)
+    if not found:
         # The first writer ever creates it; ON CONFLICT DO NOTHING lets two first writers both go on.
         AuditHead.objects.bulk_create([AuditHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True)
-        head = AuditHead.objects.select_for_update().get(pk=1)
-    return head
+        found = list(head.all())  # a fresh read, not the first one's cached result
+    return found[0]
 
 
 def record(
@@ -61,7 +62,7 @@ def record(
     """Append one audit entry. Call it inside the transaction that makes the change it records."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
-    head = _locked_head()
+    prev = _locked_head()
     actor_id = getattr(actor, "pk", None)
     rec = AuditRecord(
         created_at=timezone.now(),
@@ -74,9 +75,9 @@ def record(
         # Hash the address as the database will store it (IPv6 normalised), or the chain would not verify.
         ip=clean_ipv6_address(ip) if ip and ":" in ip else ip,
         data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=head.last_hash,
+        prev_hash=prev,
     )
-    rec.hash = _digest(head.last_hash, _entry(rec))
+    rec.hash = _digest(prev, _entry(rec))
     rec.save()
     AuditHead.objects.filter(pk=1).update(last_hash=rec.hash)
     return rec
@@ -104,8 +105,7 @@ def record_many(entries: list[Entry]) -> int:
         raise RuntimeError("audit.record_many() must run inside the transaction of the change it records")
     if not entries:
         return 0
-    head = _locked_head()
-    prev = head.last_hash
+    prev = _locked_head()
     now = timezone.now()
     fields: list[Any] = [AuditRecord._meta.get_field("actor" if c == "actor_id" else c) for c in COLUMNS]
     rows = []

@@ -15,13 +15,18 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from shapely.geometry import Point
 
 from .coords import WGS84, to_wgs84, to_wgs84_many
+
+if TYPE_CHECKING:
+    from .models import Grid
 
 OUTSIDE = -1
 BOUNDARY = -2
@@ -58,6 +63,7 @@ class Locator:
         ancestors: list[tuple[int, ...]],
         levels: list[tuple[int | None, int | None, int | None]],
         cell_deg: float = 0.0008,
+        grids: Iterable[Grid] = (),
     ) -> None:
         order = sorted(range(len(ids)), key=lambda i: codes[i])  # index order = code order: lowest code wins
         self.ids = np.array([ids[i] for i in order], dtype=np.int64)
@@ -67,6 +73,18 @@ class Locator:
             shapely.prepare(g)
         self.tree = shapely.STRtree(self.geometries)
         self._build_raster(cell_deg)
+        self._grids = {g.pk: g for g in grids}
+
+    def grid(self, grid_id: int) -> Grid:
+        """A located grid's row without its boundary, read with the locator: intake asks for the same few
+        thousand rows again and again, and a change of the grids (a rename too) brings a new locator. Shared
+        between requests: read it, never change it."""
+        found = self._grids.get(grid_id)
+        if found is None:
+            from .models import Grid
+
+            found = self._grids[grid_id] = Grid.objects.defer("geometry").get(pk=grid_id)
+        return found
 
     # -- the raster -------------------------------------------------------------------------------------
     def _build_raster(self, cell_deg: float) -> None:
@@ -184,6 +202,7 @@ def build_from_database() -> Locator:
         geometries=[from_geojson(r[3] or {}) for r in rows],
         ancestors=[tuple(int(x) for x in r[4].strip("/").split("/")[1:-1]) for r in rows],
         levels=[(r[5], r[6], r[7]) for r in rows],
+        grids=leaves.defer("geometry"),
     )
 
 

@@ -105,6 +105,32 @@ def test_the_same_idempotency_key_returns_the_first_case(world):
 
 
 @pytest.mark.django_db
+def test_a_key_sent_again_answers_with_its_case_whichever_check_catches_it(world):
+    """Intake does not look a key up before its work: a replay is caught by the duplicate search, by the
+    key's unique index (forced, or free text with no duplicate search), or after a check that has changed
+    since the first send (the item withdrawn meanwhile). Each answers with the first case."""
+    from gridgov.catalog.models import Item
+    from gridgov.catalog.selectors import invalidate_cache
+
+    def send(key: str, **kw):
+        fields = dict(channel=Channel.RESIDENT_APP, description="路灯不亮", lon=109.01, lat=40.05)
+        return do_report(Report(**{**fields, **kw}, idempotency_key=key), actor=world.resident)
+
+    forced = send("f1", item="011001", force=True)
+    free = send("t1")
+    assert forced.created and free.created and forced.case.item is not None and free.case.item is None
+    assert send("f1", item="011001", force=True).case == forced.case
+    assert send("t1").case == free.case
+    Item.objects.filter(code="011001").update(active=False)
+    invalidate_cache()
+    again = send("f1", item="011001", force=True)
+    assert not again.created and again.case == forced.case
+    with pytest.raises(Invalid):
+        send("new-key", item="011001")
+    assert Case.objects.count() == 2
+
+
+@pytest.mark.django_db
 def test_bad_input_names_the_field_and_changes_nothing(world):
     audited = AuditRecord.objects.count()
     for kwargs, field in [
