@@ -23,6 +23,7 @@ from gridgov.cases.workflow import FIELD_LABELS
 from gridgov.fieldwork.api import router as fieldwork_router
 from gridgov.grids.api import router as grids_router
 from gridgov.mobile.api import router as mobile_router
+from gridgov.registry.api import router as registry_router
 
 
 class GridgovAPI(NinjaAPI):
@@ -50,6 +51,7 @@ api.add_router("/grids/", grids_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/fieldwork/", fieldwork_router)
 api.add_router("/mobile/", mobile_router)
+api.add_router("/registry/", registry_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "gridgov.accounts",
     "gridgov.grids",
     "gridgov.catalog",
+    "gridgov.registry",
     "gridgov.cases",
     "gridgov.fieldwork",
     "gridgov.mobile",

@@ -23,6 +23,7 @@ urlpatterns = [
     path("grids/", include("gridgov.grids.urls")),
     path("cases/", include("gridgov.cases.urls")),
     path("catalog/", include("gridgov.catalog.urls")),
+    path("registry/", include("gridgov.registry.urls")),
     path("m/", include("gridgov.mobile.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -32,6 +32,46 @@ class Scope:
         return q
 
 
+@dataclass(frozen=True)
+class Held:
+    """One role assignment, as the apps that scope by grid and department need it."""
+
+    role: str
+    grid_id: int | None
+    grid_level: int | None
+    grid_path: str
+    department_id: int | None
+
+
+def held_roles(user: Any) -> list[Held]:
+    """The user's role assignments, read once per request."""
+    cached = getattr(user, "_gridgov_held", None)
+    if cached is None:
+        rows = RoleAssignment.objects.filter(user=user).values_list(
+            "role", "grid_id", "grid__level", "grid__path", "department_id"
+        )
+        cached = [Held(role, grid_id, level, path or "", dept) for role, grid_id, level, path, dept in rows]
+        user._gridgov_held = cached
+    return cached
+
+
+def grid_filter(path: str, prefix: str = "") -> Q:
+    """Rows in the subtree at `path`, through the denormalised level ids (`grid_l1_id`…)."""
+    ids = path.strip("/").split("/")
+    level = len(ids) - 1
+    if level == 0:
+        return Q()
+    if (
+        level > 3
+    ):  # below level 3 (never in a county's tree): the level-3 ancestor is the finest index we hold
+        level = 3
+    return Q(**{f"{prefix}grid_l{level}_id": int(ids[level])})
+
+
+def is_county_wide(user: Any) -> bool:
+    return bool(user.is_superuser or user.admin_duty != AdminDuty.NONE)
+
+
 def scope_of(user: Any) -> Scope:
     cached = getattr(user, "_gridgov_scope", None)
     if cached is not None:

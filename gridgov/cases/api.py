@@ -38,11 +38,12 @@ from gridgov.accounts.choices import Role
 from gridgov.catalog.models import Item
 from gridgov.catalog.selectors import route
 from gridgov.core.models import OutboxEvent
+from gridgov.core.schemas import READ_ERRORS, PageQuery, error_body
 from gridgov.core.scoping import visible_to
 
 from . import selectors, services, story
 from .choices import OPEN_STATES, Queue, ReporterKind, State
-from .errors import CaseError, Duplicate
+from .errors import Duplicate
 from .models import Assignment, Case, Evidence, Notification
 from .notify import render
 from .schemas import (
@@ -67,14 +68,12 @@ from .schemas import (
     MeTooIn,
     MeTooOut,
     NotificationOut,
-    PageQuery,
     QueueCount,
     ReporterFull,
     ReportIn,
     StepIn,
     Suggestion,
     TriageQuery,
-    ValidationError,
     WorkflowAction,
 )
 from .scoping import GRID_READERS, held_roles, is_county_wide
@@ -88,7 +87,7 @@ from .story import ref as _ref
 router = Router(tags=["cases"])
 
 # What every operation may answer besides its success.
-READ_ERRORS: dict[int, Any] = {401: Error, 403: Error, 404: Error, 422: ValidationError}
+# The case engine's 409 may carry the "already reported" offer.
 WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 409: ConflictError}
 
 ME_TOO_SALT = "gridgov.cases.me_too"
@@ -96,12 +95,6 @@ ME_TOO_MAX_AGE = 24 * 3600
 EXCERPT = 80
 
 # ------------------------------------------------------------------------------------------------- errors
-
-
-def error_body(exc: CaseError) -> dict[str, Any]:
-    """The answer to a refusal of the case engine (the API's exception handler sends it with `exc.status`)."""
-    message = str(exc.message)
-    return {"code": exc.code, "message": message, "field": exc.field, "detail": message}
 
 
 def _refusal(message: str) -> dict[str, Any]:

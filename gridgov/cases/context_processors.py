@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts.choices import Role
 from gridgov.core.scoping import holds_duty
+from gridgov.registry.scoping import reads_registry
 
 from .models import Notification
 from .scoping import held_roles, is_county_wide, staff_roles
@@ -34,6 +35,8 @@ def workbench(request: HttpRequest) -> dict[str, Any]:
         links.append((reverse("cases:overview"), _("Overview"), ""))
     if staff_roles(user):
         links.append((reverse("grids:map"), _("Grid map"), ""))
+    if reads_registry(user):
+        links.append((reverse("registry:home"), _("Registry"), ""))
     if holds_duty(user, ("system",)):
         links.append((reverse("grids:manage"), _("Grids"), ""))
         links.append((reverse("catalog:items"), _("Responsibility list"), "/catalog/"))

@@ -3,23 +3,14 @@ names the input at fault. A refusal changes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.core.errors import Conflict, Invalid, NotAllowed, Refusal
 
-class CaseError(Exception):
-    status = 400
-    code = "invalid"
+# The case engine's refusals are the project's (core.errors), with the engine's own kinds below.
+CaseError = Refusal
 
-    def __init__(self, message: Any, *, field: str = "", data: dict[str, Any] | None = None) -> None:
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
-        self.data = data or {}
-
-    def __str__(self) -> str:
-        return str(self.message)
+__all__ = ["CaseError", "CaseNotFound", "Conflict", "Duplicate", "Invalid", "NotAllowed", "WrongState"]
 
 
 class CaseNotFound(CaseError):
@@ -30,13 +21,6 @@ class CaseNotFound(CaseError):
         super().__init__(_("No such case."))
 
 
-class NotAllowed(CaseError):
-    """The user sees the case but may not take this action on it (403)."""
-
-    status = 403
-    code = "not_allowed"
-
-
 class WrongState(CaseError):
     """The action does not apply to the case in its current state (409)."""
 
@@ -44,22 +28,8 @@ class WrongState(CaseError):
     code = "wrong_state"
 
 
-class Conflict(CaseError):
-    """Somebody changed the case meanwhile; read it again (409)."""
-
-    status = 409
-    code = "conflict"
-
-
 class Duplicate(CaseError):
     """The same thing was already reported nearby: offered instead of a new case (409, with candidates)."""
 
     status = 409
     code = "already_reported"
-
-
-class Invalid(CaseError):
-    """Bad input, naming the field (422)."""
-
-    status = 422
-    code = "invalid"

@@ -109,6 +109,11 @@ class Case(models.Model):
     # The reporter asked to stay confidential: only operators see who reported.
     confidential = models.BooleanField(_("confidential reporter"), default=False)
     idempotency_key = models.CharField(_("idempotency key"), max_length=80, null=True, blank=True)
+    # The 16-digit ObjID of the component (部件) the case is about: a code, so that the engine needs no registry.
+    # A database default too: bulk writers (the demo's history) insert rows without naming it.
+    component_code = models.CharField(
+        _("component"), max_length=16, blank=True, default="", db_default="", db_index=True
+    )
 
     merged_into = models.ForeignKey(
         "self",

@@ -1,26 +1,13 @@
-"""The reporter's personal data at rest: SM4-GCM encryption of names and phones (the purpose is bound as
-associated data, so a phone cannot be passed off as a name) and the blind index for exact search by phone."""
+"""The reporter's personal data: encrypted at rest by `core.personal` (names and phones, with the blind index
+for exact search by phone)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gridgov.core.crypto import provider
+from gridgov.core.personal import NAME, PHONE, blind_index, decrypt_text, encrypt_text
 
-NAME = b"name"
-PHONE = b"phone"
-
-
-def blind_index(phone: str) -> str:
-    return provider().hmac_sm3("index", b"phone:" + phone.encode()).hex()
-
-
-def encrypt_text(value: str, purpose: bytes) -> bytes | None:
-    return provider().encrypt(value.encode(), purpose) if value else None
-
-
-def decrypt_text(token: bytes | memoryview | None, purpose: bytes) -> str:
-    return provider().decrypt(bytes(token), purpose).decode() if token else ""
+__all__ = ["NAME", "PHONE", "blind_index", "decrypt_text", "encrypt_text", "reporter_identity"]
 
 
 def reporter_identity(case: Any) -> tuple[str, str]:

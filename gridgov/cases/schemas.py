@@ -13,30 +13,13 @@ from ninja import Schema
 from pydantic import AwareDatetime, Field
 
 from gridgov.catalog.models import Urgency
+from gridgov.core.schemas import MAX_ID, Error, Id, optional
 
 from .choices import Card, Channel, Queue, Rating, State
 from .workflow import BY_ACTION
 
-# Database ids: positive and within a signed 64-bit integer.
-MAX_ID = 2**63 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Case numbers read aloud: `20261126-0123`.
 CaseNumber = Annotated[str, Field(min_length=1, max_length=20)]
-
-
-def _no_null(schema: dict[str, Any]) -> None:
-    """Drop the `null` branch from a field's JSON schema."""
-    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
-    if len(options) == 1:
-        schema.update(options[0])
-    elif options:
-        schema["anyOf"] = options
-
-
-def optional(**constraints: Any) -> Any:
-    """An optional input: left out, never null, as a form or a query string cannot say null. (Validation
-    still takes None, so errors keep their plain location: `("form", "lat")`.)"""
-    return Field(None, json_schema_extra=_no_null, **constraints)
 
 
 Longitude = Annotated[float, Field(allow_inf_nan=False)]
@@ -47,29 +30,7 @@ WorkflowAction = StrEnum("WorkflowAction", {action: str(action) for action in BY
 
 
 # ------------------------------------------------------------------------------------------------- errors
-
-
-class Error(Schema):
-    """Every refusal: a stable `code`, a translated `message`, and the input at fault in `field` (may be
-    empty). `detail` repeats the message for clients written against django-ninja's default shape."""
-
-    code: str
-    message: str
-    field: str = ""
-    detail: str
-
-
-class FieldProblem(Schema):
-    field: str
-    message: str
-    loc: list[str | int]
-    type: str
-
-
-class ValidationError(Error):
-    """422: bad input. From the case engine (one field) or from request parsing (`errors`, one per problem)."""
-
-    errors: list[FieldProblem] = []
+# Error, FieldProblem and ValidationError are the project's (core.schemas); the engine adds the 409's offer.
 
 
 class Candidate(Schema):
@@ -174,12 +135,6 @@ class CaseListQuery(Schema):
     since: dt.date | None = optional(ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31))
     until: dt.date | None = optional(ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31))
     q: str | None = optional()  # text in description or address
-
-
-class PageQuery(Schema):
-    limit: int = Field(20, ge=1, le=100)
-    # Keyset paging: the `next_before` of the previous page.
-    before: Id | None = optional()
 
 
 class CaseItem(Schema):
@@ -322,6 +277,8 @@ class ActionOut(Schema):
 
 class CaseDetail(CaseItem):
     description: str
+    # The 16-digit ObjID of the component (部件) the case is about (a failed inspection); empty otherwise.
+    component_code: str
     address: str
     lon: float | None
     lat: float | None

@@ -6,14 +6,13 @@ inside their grids; residents their own reports and those they said "me too" to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
-from gridgov.accounts.choices import AdminDuty, Role
-from gridgov.accounts.models import RoleAssignment
+from gridgov.accounts.choices import Role
+from gridgov.accounts.scoping import Held, grid_filter, held_roles, is_county_wide
 from gridgov.core.scoping import register
 
 from .choices import AssignmentKind, Capacity
@@ -22,46 +21,6 @@ from .workflow import GRID_CAPACITIES, UNIT_ROLES
 
 # Roles that see every case of their grid subtree.
 GRID_READERS = frozenset(GRID_CAPACITIES)
-
-
-@dataclass(frozen=True)
-class Held:
-    """One role assignment, as the case engine needs it."""
-
-    role: str
-    grid_id: int | None
-    grid_level: int | None
-    grid_path: str
-    department_id: int | None
-
-
-def held_roles(user: Any) -> list[Held]:
-    """The user's role assignments, read once per request."""
-    cached = getattr(user, "_gridgov_held", None)
-    if cached is None:
-        rows = RoleAssignment.objects.filter(user=user).values_list(
-            "role", "grid_id", "grid__level", "grid__path", "department_id"
-        )
-        cached = [Held(role, grid_id, level, path or "", dept) for role, grid_id, level, path, dept in rows]
-        user._gridgov_held = cached
-    return cached
-
-
-def grid_filter(path: str, prefix: str = "") -> Q:
-    """Rows in the subtree at `path`, through the denormalised level ids (`grid_l1_id`…)."""
-    ids = path.strip("/").split("/")
-    level = len(ids) - 1
-    if level == 0:
-        return Q()
-    if (
-        level > 3
-    ):  # below level 3 (never in a county's tree): the level-3 ancestor is the finest index we hold
-        level = 3
-    return Q(**{f"{prefix}grid_l{level}_id": int(ids[level])})
-
-
-def is_county_wide(user: Any) -> bool:
-    return bool(user.is_superuser or user.admin_duty != AdminDuty.NONE)
 
 
 def case_q(user: Any) -> Q | None:

@@ -235,6 +235,7 @@ class Report:
     reporter_phone: str = ""
     confidential: bool = False
     idempotency_key: str | None = None
+    component_code: str = ""  # the ObjID of the component (部件) reported on, when a check of it failed
     files: Sequence[Any] = ()
     # Create the case even when the same thing was already reported nearby (the reporter saw the offer).
     force: bool = False
@@ -413,6 +414,7 @@ def _intake(report: Report, key: str | None, *, actor: Any, ip: str | None, now:
             reporter_phone_index=blind_index(phone) if phone else "",
             confidential=report.confidential,
             idempotency_key=key,
+            component_code=report.component_code,
             created_at=now,
             updated_at=now,
             stage=clock.stage,

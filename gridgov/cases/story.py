@@ -229,6 +229,7 @@ def detail(user: Any, case: Case) -> CaseDetail:
     return CaseDetail(
         **item_fields(case, now),
         description=case.description,
+        component_code=case.component_code,
         address=case.address,
         lon=case.lon,
         lat=case.lat,

@@ -1,38 +1,63 @@
-"""Fieldwork API: patrols (check-in, GPS track, check-out), made on the phone, often offline, and sent later.
+"""Fieldwork API: patrols (check-in, GPS track, check-out), visits (走访) and inspections (巡检) by plan, made on the
+phone, often offline, and sent later.
 
-Every write is idempotent: the check-in's key starts one patrol however often it is sent (201 the first time,
-200 after), a track batch sent again adds nothing, a second check-out answers the first. A worker touches
-only their own patrols (anybody else's answers 404); lists read through `visible_to`. Forms are
-`multipart/form-data` or urlencoded, like the case API's."""
+Every write from the phone is idempotent: the check-in's key starts one patrol however often it is sent (201
+the first time, 200 after), a track batch sent again adds nothing, a second check-out answers the first, a
+visit's key records one visit, a completion's key records one inspection (and opens at most one case). A
+worker touches only their own patrols (anybody else's answers 404); every read goes through `visible_to`, so
+what is out of the caller's scope answers 404 like what does not exist. Forms are `multipart/form-data` (with
+`photos`) or urlencoded, like the case API's."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Form, Query, Router, Status
+from ninja import File, Form, Query, Router, Status
+from ninja.files import UploadedFile
 
 from gridgov.cases.api import READ_ERRORS, WRITE_ERRORS
-from gridgov.cases.schemas import PageQuery
-from gridgov.cases.story import local
+from gridgov.cases.schemas import Id
+from gridgov.cases.story import label, local
+from gridgov.core.schemas import PageQuery
 
 from . import selectors, services
+from .choices import TaskState, VisitPurpose
 from .errors import NotAllowed
-from .models import Patrol
+from .models import InspectionPlan, InspectionTask, Patrol, Visit
 from .schemas import (
+    AnswerOut,
+    Check,
+    CompleteIn,
+    ComponentRef,
     EndIn,
+    ItemRef,
     PatrolGrid,
     PatrolKey,
     PatrolListQuery,
     PatrolOut,
     PatrolPage,
+    PlanIn,
+    PlanListQuery,
+    PlanOut,
+    PlanPage,
+    PlanRef,
     StartIn,
+    TaskListQuery,
+    TaskOut,
+    TaskPage,
     TrackIn,
+    Visited,
+    VisitIn,
+    VisitListQuery,
+    VisitOut,
+    VisitPage,
     Worker,
 )
-from .scoping import reads_patrols
+from .scoping import reads_fieldwork, reads_patrols
 
 router = Router(tags=["fieldwork"])
 
@@ -120,3 +145,288 @@ def patrol_list(request: HttpRequest, filters: Query[PatrolListQuery], page: Que
     if not reads_patrols(user):
         raise NotAllowed(_("Only grid staff, grid heads, operators and leaders see patrols."))
     return _page(selectors.patrols(user, grid=filters.grid, day=filters.day), page)
+
+
+# ---------------------------------------------------------------------------------------------- visits
+
+
+def _grid(grid: Any) -> PatrolGrid:
+    return PatrolGrid(id=grid.pk, code=grid.code, name=grid.name)
+
+
+def _worker(user: Any) -> Worker | None:
+    return Worker(id=user.pk, name=str(user)) if user is not None else None
+
+
+def _visit_out(visit: Visit, photos: int) -> VisitOut:
+    household, person, place = visit.household, visit.person, visit.organisation
+    return VisitOut(
+        key=visit.key,
+        grid=_grid(visit.grid),
+        worker=Worker(id=visit.worker.pk, name=str(visit.worker)),
+        purpose=visit.purpose,
+        purpose_label=label(VisitPurpose, visit.purpose),
+        household=Visited(id=household.pk, label=household.number) if household is not None else None,
+        person=Visited(id=person.pk, label="") if person is not None else None,
+        organisation=Visited(id=place.pk, label=place.name) if place is not None else None,
+        visited_at=local(visit.visited_at),
+        lon=visit.lon,
+        lat=visit.lat,
+        accuracy_m=visit.accuracy_m,
+        note=visit.note,
+        photos=photos,
+    )
+
+
+def _with_visited(qs: QuerySet[Visit]) -> QuerySet[Visit]:
+    return qs.select_related("grid", "worker", "household", "person", "organisation").defer("grid__geometry")
+
+
+def _visit_page(qs: QuerySet[Visit], page: PageQuery) -> VisitPage:
+    """Keyset paging, newest visit first (ties by id), like the patrols'."""
+    if page.before is not None:
+        anchor = qs.filter(pk=page.before).values_list("visited_at", flat=True).first()
+        if anchor is None:
+            return VisitPage(items=[], has_more=False, next_before=None)
+        qs = qs.filter(Q(visited_at__lt=anchor) | Q(visited_at=anchor, pk__lt=page.before))
+    rows = list(
+        _with_visited(qs)
+        .annotate(photo_count=Count("photos"))
+        .order_by("-visited_at", "-id")[: page.limit + 1]
+    )
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return VisitPage(
+        items=[_visit_out(v, v.photo_count) for v in rows],  # type: ignore[attr-defined]
+        has_more=more,
+        next_before=rows[-1].pk if more else None,
+    )
+
+
+@router.post(
+    "/visits",
+    response={200: VisitOut, 201: VisitOut, **WRITE_ERRORS},
+    url_name="visit_record",
+    summary="Record a visit",
+)
+def record_visit(
+    request: HttpRequest,
+    payload: Form[VisitIn],
+    photos: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+):
+    """Record a visit made at `at` (the phone's time), in the caller's grid holding the point (else the visited
+    record's, else their first grid). 201 with the new visit; 200 with the same visit when its key was seen
+    before. 403: only grid specialists and information officers of a current grid record visits; 409: the key
+    is another worker's; 422 names the field (a household, person or place outside the caller's grids is
+    refused like one that does not exist)."""
+    result = services.do_record_visit(
+        actor=request.user,
+        key=payload.key,
+        at=payload.at,
+        purpose=payload.purpose,
+        household=payload.household,
+        person=payload.person,
+        organisation=payload.organisation,
+        lon=payload.lon,
+        lat=payload.lat,
+        accuracy_m=payload.accuracy_m,
+        note=payload.note,
+        photos=photos or [],
+        ip=_ip(request),
+    )
+    visit = _with_visited(Visit.objects.filter(pk=result.visit.pk)).get()
+    return Status(201 if result.created else 200, _visit_out(visit, visit.photos.count()))
+
+
+@router.get("/visits", response={200: VisitPage, **READ_ERRORS}, url_name="visit_list", summary="Visits")
+def visit_list(request: HttpRequest, filters: Query[VisitListQuery], page: Query[PageQuery]):
+    """The caller's own visits, newest first. With `grid` (a grid code: its subtree) and/or `day`
+    (YYYY-MM-DD, the local day of the visit): the visits of the grids the caller oversees — a village's head
+    their village, operators and leaders their subtree. Paged by `before` (the `next_before` of the previous
+    page)."""
+    user: Any = request.user
+    if not reads_fieldwork(user):
+        raise NotAllowed(_("Only grid staff, grid heads, operators and leaders see visits."))
+    return _visit_page(selectors.visits(user, grid=filters.grid, day=filters.day), page)
+
+
+@router.get(
+    "/visits/{key}", response={200: VisitOut, **READ_ERRORS}, url_name="visit_detail", summary="A visit"
+)
+def visit_detail(request: HttpRequest, key: PatrolKey):
+    """A visit the caller sees (their own, or one of the grids they oversee); any other answers 404."""
+    visit = selectors.visit_for(request.user, key)
+    visit = _with_visited(Visit.objects.filter(pk=visit.pk)).get()
+    return _visit_out(visit, visit.photos.count())
+
+
+# ---------------------------------------------------------------------------------------------- plans
+
+
+def _plan_out(plan: InspectionPlan) -> PlanOut:
+    return PlanOut(
+        id=plan.pk,
+        name=plan.name,
+        item=ItemRef(code=plan.item.code, name=plan.item.name),
+        grid=_grid(plan.grid),
+        every_days=plan.every_days,
+        checklist=[Check(**c) for c in plan.checklist],
+        active=plan.active,
+        created_at=local(plan.created_at),
+    )
+
+
+@router.get(
+    "/plans", response={200: PlanPage, **READ_ERRORS}, url_name="plan_list", summary="Inspection plans"
+)
+def plan_list(request: HttpRequest, filters: Query[PlanListQuery], page: Query[PageQuery]):
+    """The inspection plans the caller sees — those made for the grids they oversee or for a grid above them,
+    and, for a worker, those that cover their grids — newest first, paged by `before`."""
+    user: Any = request.user
+    if not reads_fieldwork(user):
+        raise NotAllowed(_("Only grid staff, grid heads, operators and leaders see inspection plans."))
+    qs = selectors.plans(user, active=filters.active)
+    if page.before is not None:
+        qs = qs.filter(pk__lt=page.before)
+    rows = list(qs.order_by("-id")[: page.limit + 1])
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return PlanPage(
+        items=[_plan_out(p) for p in rows], has_more=more, next_before=rows[-1].pk if more else None
+    )
+
+
+@router.post(
+    "/plans",
+    response={201: PlanOut, **WRITE_ERRORS},
+    url_name="plan_create",
+    summary="Make an inspection plan",
+)
+def plan_create(request: HttpRequest, payload: Form[PlanIn]):
+    """Inspect every component of a class in a grid subtree every so many days. 403: only grid heads and the
+    command centre's operators plan, for the grids they oversee. The tasks appear at the next generation (the
+    daily sweep)."""
+    plan = services.do_create_plan(
+        actor=request.user,
+        name=payload.name,
+        item=payload.item,
+        grid=payload.grid,
+        every_days=payload.every_days,
+        checklist=payload.checklist,
+        ip=_ip(request),
+    )
+    return Status(201, _plan_out(InspectionPlan.objects.select_related("item", "grid").get(pk=plan.pk)))
+
+
+# ---------------------------------------------------------------------------------------------- tasks
+
+
+def _answered(task: InspectionTask) -> list[tuple[str, dict[str, str]]]:
+    """The answers in the plan's order (PostgreSQL's jsonb keeps no order of keys); checks taken out of the
+    plan since come last."""
+    order = {c["code"]: n for n, c in enumerate(task.plan.checklist)}
+    return sorted(task.result.items(), key=lambda pair: (order.get(pair[0], len(order)), pair[0]))
+
+
+def _task_out(task: InspectionTask, today: Any) -> TaskOut:
+    plan, component = task.plan, task.component
+    answered = _answered(task)
+    if task.state == TaskState.OPEN:
+        checklist = [Check(**c) for c in plan.checklist]
+    else:
+        checklist = [Check(code=code, text=r.get("text", "")) for code, r in answered]
+    return TaskOut(
+        id=task.pk,
+        plan=PlanRef(id=plan.pk, name=plan.name, every_days=plan.every_days),
+        item=ItemRef(code=plan.item.code, name=plan.item.name),
+        component=ComponentRef(
+            id=component.pk,
+            object_id=component.object_id,
+            name=component.name,
+            location=component.location,
+            lon=component.lon,
+            lat=component.lat,
+        ),
+        grid=_grid(task.grid),
+        worker=_worker(task.worker),
+        due_on=task.due_on,
+        overdue=task.state == TaskState.OPEN and task.due_on < today,
+        state=task.state,
+        state_label=label(TaskState, task.state),
+        checklist=checklist,
+        done_at=local(task.done_at),
+        done_by=_worker(task.done_by),
+        answers=[
+            AnswerOut(code=code, text=r.get("text", ""), answer=r.get("answer", ""), note=r.get("note", ""))
+            for code, r in answered
+        ],
+        note=task.note,
+        case_number=task.case_number,
+    )
+
+
+def _with_relations(qs: QuerySet[InspectionTask]) -> QuerySet[InspectionTask]:
+    return qs.select_related("plan", "plan__item", "component", "grid", "worker", "done_by").defer(
+        "grid__geometry", "component__attributes"
+    )
+
+
+@router.get(
+    "/tasks", response={200: TaskPage, **READ_ERRORS}, url_name="task_list", summary="Inspection tasks"
+)
+def task_list(request: HttpRequest, filters: Query[TaskListQuery], page: Query[PageQuery]):
+    """The worker's queue: their open inspection tasks by due date, the overdue ones first. Overseers see those
+    of their subtree (`grid`: a grid code, its subtree). `state` lists the done or failed ones instead;
+    `overdue` keeps only the tasks past their date (true) or not (false). Paged by `before` (the
+    `next_before` of the previous page)."""
+    user: Any = request.user
+    if not reads_fieldwork(user):
+        raise NotAllowed(_("Only grid staff, grid heads, operators and leaders see inspection tasks."))
+    today = timezone.localdate()
+    qs = selectors.tasks(
+        user, state=filters.state or TaskState.OPEN, overdue=filters.overdue, grid=filters.grid, today=today
+    )
+    if page.before is not None:
+        anchor = qs.filter(pk=page.before).values_list("due_on", flat=True).first()
+        if anchor is None:
+            return TaskPage(items=[], has_more=False, next_before=None)
+        qs = qs.filter(Q(due_on__gt=anchor) | Q(due_on=anchor, pk__gt=page.before))
+    rows = list(_with_relations(qs)[: page.limit + 1])
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return TaskPage(
+        items=[_task_out(t, today) for t in rows], has_more=more, next_before=rows[-1].pk if more else None
+    )
+
+
+@router.post(
+    "/tasks/{task_id}/complete",
+    response={200: TaskOut, **WRITE_ERRORS},
+    url_name="task_complete",
+    summary="Record an inspection",
+)
+def task_complete(
+    request: HttpRequest,
+    task_id: Id,
+    payload: Form[CompleteIn],
+    photos: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+):
+    """Answer the task's checklist, made at `at` on the phone. Every check ok: done. Any not ok: failed, and a
+    case is opened for the component (its number in `case_number`). The same `key` again answers the first
+    completion and opens no second case; a task recorded already with another key is 409. 404: a task the
+    caller does not see; 403: one they see but do not inspect (only the workers of its grid do)."""
+    task = selectors.task_for(request.user, task_id)
+    result = services.do_complete_task(
+        task,
+        payload.answers,
+        actor=request.user,
+        key=payload.key,
+        at=payload.at,
+        photos=photos or [],
+        lon=payload.lon,
+        lat=payload.lat,
+        note=payload.note,
+        ip=_ip(request),
+    )
+    done = _with_relations(InspectionTask.objects.filter(pk=result.task.pk)).get()
+    return _task_out(done, timezone.localdate())

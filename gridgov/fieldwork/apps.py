@@ -9,4 +9,10 @@ class FieldworkConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import scoping  # noqa: F401  (registers the scoping rule of patrols)
+        from gridgov.core import housekeeping
+
+        from . import scoping  # noqa: F401  (registers the scoping rules of fieldwork)
+        from .services import generate_daily
+
+        # `gridgov sweep` makes the day's inspection tasks.
+        housekeeping.register(generate_daily)

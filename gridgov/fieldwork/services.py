@@ -1,37 +1,58 @@
-"""The only code that changes a patrol: check-in, track batches, check-out.
+"""The only code that changes fieldwork: patrols (check-in, track batches, check-out), visits, inspection plans,
+the tasks the plans make, and their completion.
 
-Each call may come long after it was made on the phone (an offline queue), and may come twice: the same key
-starts one patrol, a track batch adds only points of times not stored yet, a second check-out answers
-the first. Times are the phone's; the server refuses only what cannot be true (in the future, before the
-patrol). Check-in and check-out are audited; track batches are not (they are many, and carry nothing a person
+Each call from the phone may come long after it was made (an offline queue), and may come twice: the same key
+starts one patrol or records one visit, a track batch adds only points of times not stored yet, a second
+check-out answers the first, a completion sent again answers the first (and opens no second case). Times are the
+phone's; the server refuses only what cannot be true (in the future, before the patrol). Check-in, check-out,
+visits, plans and completions are audited; track batches are not (they are many, and carry nothing a person
 decided). No live event is published: the outbox's readers (the workbench's live pages) take every event in a
-town for a changed case."""
+town for a changed case, and a failed inspection's case publishes its own."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
+import logging
 import math
+import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.accounts.choices import Role
+from gridgov.accounts.scoping import grid_filter, held_roles
+from gridgov.cases.choices import Channel
 from gridgov.cases.duplicates import distance_m
-from gridgov.cases.services import wgs84_point
+from gridgov.cases.evidence import CheckedFile, EvidenceError, check_files
+from gridgov.cases.services import Report, do_report, wgs84_point
+from gridgov.catalog.models import Item, ItemKind
+from gridgov.catalog.selectors import active_item
 from gridgov.core import audit
+from gridgov.core.scoping import visible_to
 from gridgov.grids.coords import WGS84
 from gridgov.grids.locator import locate
 from gridgov.grids.models import Grid
+from gridgov.registry.choices import ComponentState
+from gridgov.registry.models import Component, Household, Organisation, Person
+from gridgov.registry.services import do_set_component_state
 
+from .choices import INSPECTED_STATES, Answer, TaskState, VisitPurpose
 from .errors import Conflict, Invalid, NotAllowed
-from .models import Patrol
-from .selectors import own_patrol, patrol_grids
+from .models import InspectionPlan, InspectionTask, Patrol, Photo, TaskPhoto, Visit, VisitPhoto
+from .scoping import WORKER_ROLES
+from .selectors import grid_workers, own_patrol, patrol_grids
 
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SLACK = timedelta(minutes=5)
@@ -375,3 +396,725 @@ def do_end_patrol(
             ip=ip,
         )
     return _with_relations(current, patrol)
+
+
+# ---------------------------------------------------------------------------------------------- shared input
+
+logger = logging.getLogger(__name__)
+
+MAX_NOTE = 2000
+MAX_ANSWER_NOTE = 500
+MAX_ACCURACY_M = 100_000
+MAX_ID = 2**63 - 1
+
+
+def _uuid(value: Any, message: Any) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value or "").strip())
+    except ValueError as exc:
+        raise Invalid(message, field="key") from exc
+
+
+def _phone_moment(value: Any, now: datetime, field: str) -> datetime:
+    """A time the phone recorded: not in the future, and not older than an offline queue waits."""
+    moment = _moment(value, field)
+    _not_in_future(moment, now, field)
+    if moment < now - MAX_AGE:
+        raise Invalid(
+            _("This time is more than %(days)d days old: check the phone's clock.") % {"days": MAX_AGE.days},
+            field=field,
+        )
+    return moment
+
+
+def _text(value: Any, field: str, limit: int) -> str:
+    text = str(value or "").strip()
+    if "\x00" in text:
+        raise Invalid(_("The text holds a character that cannot be stored."), field=field)
+    if len(text) > limit:
+        raise Invalid(
+            _("This text is longer than %(limit)d characters.") % {"limit": limit},
+            field=field,
+        )
+    return text
+
+
+def _photos(files: Sequence[Any]) -> list[CheckedFile]:
+    """The photos checked by the case engine's rules (recognised by their content, a copy without metadata
+    made); a video or anything else is refused, naming the file."""
+    if not files:
+        return []
+    try:
+        checked = check_files(list(files))
+    except EvidenceError as exc:
+        raise Invalid(str(exc), field="photos") from exc
+    for item in checked:
+        if item.kind != "photo":
+            raise Invalid(
+                gettext("%(name)s is not a photo: attach photos only.") % {"name": item.name},
+                field="photos",
+            )
+    return checked
+
+
+class _Content(ContentFile):
+    """Bytes with their content type (S3 storages use it for the object's Content-Type)."""
+
+    def __init__(self, data: bytes, content_type: str) -> None:
+        super().__init__(data)
+        self.content_type = content_type
+
+
+def _store_photos(model: type[Photo], checked: Sequence[CheckedFile], now: datetime, **parent: Any) -> None:
+    """Write both copies of every photo under random names and create their rows; call inside the transaction.
+    Should a write or the insert fail, the files already written are deleted."""
+    if not checked:
+        return
+    written: list[tuple[Any, str]] = []
+
+    def write(field_name: str, data: bytes, extension: str, content_type: str) -> str:
+        file_field: Any = model._meta.get_field(field_name)
+        directory = timezone.localtime(now).strftime(str(file_field.upload_to))
+        path = file_field.storage.generate_filename(f"{directory}{uuid.uuid4().hex}{extension}")
+        name = file_field.storage.save(path, _Content(data, content_type), max_length=file_field.max_length)
+        written.append((file_field, name))
+        return name
+
+    try:
+        rows = [
+            model(
+                content_type=item.content_type,
+                size=item.size,
+                sha256=item.sha256,
+                name=item.name[:120],
+                original=write("original", item.original, item.extension, item.content_type),
+                public=write("public", item.public, item.public_extension, item.public_content_type),
+                created_at=now,
+                **parent,
+            )
+            for item in checked
+        ]
+        model._default_manager.bulk_create(rows)
+    except Exception:
+        for file_field, name in written:
+            try:
+                file_field.storage.delete(name)
+            except Exception:
+                logger.warning("fieldwork: could not delete %s after a failed store", name, exc_info=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------- visits
+
+
+@dataclass(frozen=True)
+class VisitResult:
+    visit: Visit
+    created: bool
+
+
+def _existing_visit(key: uuid.UUID) -> Visit | None:
+    return Visit.objects.select_related("grid", "worker").defer("grid__geometry").filter(key=key).first()
+
+
+def _visit_replay(visit: Visit, actor: Any) -> VisitResult:
+    if visit.worker_id != actor.pk:
+        raise Conflict(_("This key belongs to another visit: make a new one."), field="key")
+    return VisitResult(visit=visit, created=False)
+
+
+def _visited(model: type[models.Model], value: Any, user: Any, field: str, message: Any) -> Any:
+    """The registry record a visit names, if the worker sees it (a record outside their grids is refused the
+    same way as one that does not exist)."""
+    if value is None or value == "":
+        return None
+    raw = value.pk if isinstance(value, models.Model) else value
+    try:
+        pk = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(message, field=field) from exc
+    found = visible_to(user, model).filter(pk=pk).first() if 0 < pk <= MAX_ID else None
+    if found is None:
+        raise Invalid(message, field=field)
+    return found
+
+
+def _visit_grid(grids: list[Grid], place: tuple[float, float] | None, records: list[Any]) -> Grid:
+    """The worker's grid holding the point; else the one of the visited record; else their first grid."""
+    if place is not None:
+        where = locate(*place)
+        for grid in grids:
+            if grid.pk in (where.l3_id, where.grid_id):
+                return grid
+    for record in records:
+        for grid in grids:
+            if grid.pk == record.grid_id:
+                return grid
+    return grids[0]
+
+
+def do_record_visit(
+    *,
+    actor: Any,
+    key: Any,
+    at: Any,
+    purpose: Any,
+    household: Any = None,
+    person: Any = None,
+    organisation: Any = None,
+    lon: Any = None,
+    lat: Any = None,
+    accuracy_m: Any = None,
+    note: Any = "",
+    photos: Sequence[Any] = (),
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> VisitResult:
+    """Record a visit made at `at` on the phone, in the worker's grid holding the point. The same key again
+    answers the first visit (`created` False) and changes nothing."""
+    key = _uuid(key, _("The visit's key must be a UUID made on the phone."))
+    existing = _existing_visit(key)
+    if existing is not None:
+        return _visit_replay(existing, actor)
+    grids = patrol_grids(actor)
+    if not grids:
+        raise NotAllowed(
+            _("Only grid specialists and information officers assigned to a current grid record visits.")
+        )
+    now = now or timezone.now()
+    visited_at = _phone_moment(at, now, "at")
+    if purpose not in VisitPurpose.values:
+        raise Invalid(_("Unknown purpose of a visit."), field="purpose")
+    the_household = _visited(
+        Household, household, actor, "household", _("No household of the grids you work in has this id.")
+    )
+    the_person = _visited(
+        Person, person, actor, "person", _("No person of the grids you work in has this id.")
+    )
+    the_place = _visited(
+        Organisation, organisation, actor, "organisation", _("No place of the grids you work in has this id.")
+    )
+    place = _place(lon, lat)
+    accuracy = None
+    if accuracy_m is not None and accuracy_m != "":
+        try:
+            accuracy = float(accuracy_m)
+        except (TypeError, ValueError) as exc:
+            raise Invalid(_("The accuracy is a number of metres."), field="accuracy_m") from exc
+        if not (math.isfinite(accuracy) and 0 <= accuracy <= MAX_ACCURACY_M):
+            raise Invalid(
+                _("The accuracy lies between 0 and %(limit)d metres.") % {"limit": MAX_ACCURACY_M},
+                field="accuracy_m",
+            )
+    if purpose == VisitPurpose.CARE and the_household is None and the_person is None:
+        raise Invalid(_("A care visit is to a person or a household: say whom."), field="person")
+    if place is None and the_household is None and the_person is None and the_place is None:
+        raise Invalid(
+            _("Say whom or where you visited: a household, a person, a place, or the phone's position."),
+            field="household",
+        )
+    text = _text(note, "note", MAX_NOTE)
+    checked = _photos(photos)
+    records = [r for r in (the_household, the_person, the_place) if r is not None]
+    grid = _visit_grid(grids, place, records)
+    try:
+        with transaction.atomic(durable=not connection.in_atomic_block):
+            visit = Visit.objects.create(
+                key=key,
+                worker=actor,
+                grid=grid,
+                grid_l1_id=grid.l1_id,
+                grid_l2_id=grid.l2_id,
+                household=the_household,
+                person=the_person,
+                organisation=the_place,
+                purpose=purpose,
+                note=text,
+                lon=place[0] if place else None,
+                lat=place[1] if place else None,
+                accuracy_m=accuracy if place else None,
+                visited_at=visited_at,
+                created_at=now,
+            )
+            _store_photos(VisitPhoto, checked, now, visit=visit)
+            audit.record(
+                "visit.record",
+                actor=actor,
+                target=visit,
+                data={
+                    "key": str(key),
+                    "grid": grid.code,
+                    "purpose": purpose,
+                    "at": visited_at.isoformat(),
+                    "household": getattr(the_household, "pk", None),
+                    "person": getattr(the_person, "pk", None),
+                    "organisation": getattr(the_place, "pk", None),
+                    "lon": visit.lon,
+                    "lat": visit.lat,
+                    "photos": len(checked),
+                },
+                ip=ip,
+            )
+    except IntegrityError:
+        # The same visit sent twice at the same moment: the first one committed; answer with it.
+        existing = _existing_visit(key)
+        if existing is None:
+            raise
+        return _visit_replay(existing, actor)
+    return VisitResult(visit=visit, created=True)
+
+
+# ---------------------------------------------------------------------------------------------- plans
+
+# Who plans inspections, for the grids they oversee.
+PLAN_MAKERS = frozenset({Role.GRID_HEAD_L2, Role.GRID_HEAD_L1, Role.OPERATOR})
+MAX_PERIOD_DAYS = 3650
+MAX_CHECKS = 30
+MAX_CHECK_TEXT = 200
+CHECK_CODE = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+def makes_plans(user: Any) -> bool:
+    return any(h.role in PLAN_MAKERS and h.grid_path for h in held_roles(user))
+
+
+def parse_checklist(value: Any) -> list[dict[str, str]]:
+    """A checklist as the form sends it (a JSON text) or already decoded: 1 to 30 checks, each
+    {"code": "pressure", "text": "压力表指针在绿区"} with a code unique in the list."""
+    shape = _('The checklist must be a JSON list of checks, each {"code": …, "text": …}.')
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as exc:
+            raise Invalid(shape, field="checklist") from exc
+    if not isinstance(value, list | tuple):
+        raise Invalid(shape, field="checklist")
+    if not 1 <= len(value) <= MAX_CHECKS:
+        raise Invalid(
+            _("A checklist holds 1 to %(limit)d checks.") % {"limit": MAX_CHECKS}, field="checklist"
+        )
+    checks: list[dict[str, str]] = []
+    for number, check in enumerate(value, start=1):
+        if not isinstance(check, dict) or not isinstance(check.get("code"), str):
+            raise Invalid(shape, field="checklist")
+        code, text = check["code"].strip(), check.get("text")
+        if not CHECK_CODE.match(code):
+            raise Invalid(
+                _("Check %(number)d: the code is 1 to 32 lowercase letters, digits or underscores.")
+                % {"number": number},
+                field="checklist",
+            )
+        if any(c["code"] == code for c in checks):
+            raise Invalid(
+                _("Check %(number)d repeats the code %(code)s.") % {"number": number, "code": code},
+                field="checklist",
+            )
+        text = text.strip() if isinstance(text, str) else ""
+        if not text or len(text) > MAX_CHECK_TEXT or "\x00" in text:
+            raise Invalid(
+                _("Check %(number)d: say what to check, in at most %(limit)d characters.")
+                % {"number": number, "limit": MAX_CHECK_TEXT},
+                field="checklist",
+            )
+        checks.append({"code": code, "text": text})
+    return checks
+
+
+def do_create_plan(
+    *,
+    actor: Any,
+    name: Any,
+    item: Any,
+    grid: Any,
+    every_days: Any,
+    checklist: Any,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> InspectionPlan:
+    """A plan to inspect every component of the class `item` (an item code of kind component) in the subtree
+    of `grid` (a grid code) every `every_days` days; its tasks appear at the next generation."""
+    if not makes_plans(actor):
+        raise NotAllowed(_("Only grid heads and the command centre's operators make inspection plans."))
+    title = _text(name, "name", 100)
+    if not title:
+        raise Invalid(_("Give the plan a name."), field="name")
+    code = item.code if isinstance(item, Item) else str(item or "").strip()
+    the_item = active_item(code) if code else None
+    if the_item is None or the_item.kind != ItemKind.COMPONENT:
+        raise Invalid(
+            _("The responsibility list has no active component class %(code)s.") % {"code": code},
+            field="item",
+        )
+    grid_code = grid.code if isinstance(grid, Grid) else str(grid or "").strip()
+    the_grid = Grid.objects.current().filter(code=grid_code).defer("geometry").first() if grid_code else None
+    if the_grid is None:
+        raise Invalid(_("No current grid has the code %(code)s.") % {"code": grid_code}, field="grid")
+    if not any(
+        h.role in PLAN_MAKERS and h.grid_path and the_grid.path.startswith(h.grid_path)
+        for h in held_roles(actor)
+    ):
+        raise NotAllowed(_("You make inspection plans only for the grids you oversee."), field="grid")
+    try:
+        period = int(every_days)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(_("Say every how many days to inspect."), field="every_days") from exc
+    if not 1 <= period <= MAX_PERIOD_DAYS:
+        raise Invalid(
+            _("Inspect every 1 to %(limit)d days.") % {"limit": MAX_PERIOD_DAYS}, field="every_days"
+        )
+    checks = parse_checklist(checklist)
+    now = now or timezone.now()
+    levels = [the_grid.l1_id, the_grid.l2_id, the_grid.l3_id]
+    with transaction.atomic(durable=not connection.in_atomic_block):
+        plan = InspectionPlan.objects.create(
+            name=title,
+            item=the_item,
+            grid=the_grid,
+            grid_l1_id=levels[0],
+            grid_l2_id=levels[1],
+            grid_l3_id=levels[2],
+            every_days=period,
+            checklist=checks,
+            created_by=actor,
+            created_at=now,
+        )
+        audit.record(
+            "inspection_plan.create",
+            actor=actor,
+            target=plan,
+            data={"name": title, "item": the_item.code, "grid": the_grid.code, "every_days": period},
+            ip=ip,
+        )
+        # Its first tasks at once, not at the next day's sweep.
+        do_generate_tasks(actor=actor, plan=plan)
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------- tasks
+
+# The next task appears this many days before it is due (a quarter of the period at most), so that the worker
+# sees it coming.
+LEAD_DAYS = 7
+
+
+def lead_days(every_days: int) -> int:
+    return min(LEAD_DAYS, every_days // 4)
+
+
+@dataclass(frozen=True)
+class Generation:
+    created: int
+    reassigned: int
+
+
+def do_generate_tasks(
+    today: dt.date | None = None, *, actor: Any = None, plan: InspectionPlan | None = None
+) -> Generation:
+    """For every active plan (or only `plan`) and every component of its class in its subtree (retired ones
+    aside): a task for the next inspection when the component has no open one and its last inspection is a
+    period old, less the lead (the first is due a period from today). Open tasks whose worker no longer works
+    in their grid go to the grid's worker (when all plans run). Safe to run again, and in several copies: a
+    component never gets two open tasks of a plan. A few queries per plan, none per component."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    with transaction.atomic(durable=not connection.in_atomic_block):
+        fresh: list[InspectionTask] = []
+        plans = (
+            InspectionPlan.objects.filter(active=True)
+            .select_related("grid")
+            .only("id", "item_id", "every_days", "grid__path")
+        )
+        if plan is not None:
+            plans = plans.filter(pk=plan.pk)
+        for each in plans.order_by("id"):
+            components = (
+                Component.objects.filter(grid_filter(each.grid.path), item_id=each.item_id)
+                .exclude(state=ComponentState.RETIRED)
+                .values_list("id", "grid_id", "grid_l1_id", "grid_l2_id")
+            )
+            tasks = InspectionTask.objects.filter(plan=each)
+            busy = set(tasks.filter(state=TaskState.OPEN).values_list("component_id", flat=True))
+            last = dict(
+                tasks.filter(state__in=INSPECTED_STATES)
+                .values("component_id")
+                .annotate(last=Max("done_at"))
+                .order_by()
+                .values_list("component_id", "last")
+            )
+            lead = lead_days(each.every_days)
+            for component_id, grid_id, l1, l2 in components:
+                if component_id in busy:
+                    continue
+                inspected = last.get(component_id)
+                if inspected is None:
+                    due = today + timedelta(days=each.every_days)
+                else:
+                    due = timezone.localdate(inspected) + timedelta(days=each.every_days)
+                    if due - timedelta(days=lead) > today:
+                        continue
+                fresh.append(
+                    InspectionTask(
+                        plan_id=each.pk,
+                        component_id=component_id,
+                        grid_id=grid_id,
+                        grid_l1_id=l1,
+                        grid_l2_id=l2,
+                        due_on=due,
+                        created_at=now,
+                    )
+                )
+        open_pairs: set[tuple[int, int | None]] = set()
+        if plan is None:  # a new plan's first tasks leave the others' alone
+            open_pairs = set(
+                InspectionTask.objects.filter(state=TaskState.OPEN)
+                .values_list("grid_id", "worker_id")
+                .distinct()
+                .order_by()
+            )
+        workers = grid_workers(sorted({t.grid_id for t in fresh} | {g for g, _w in open_pairs}))
+        for task in fresh:
+            task.worker_id = workers[task.grid_id][0] if task.grid_id in workers else None
+        # A sweep running at the same moment may have made some of them: the open-task index skips those.
+        InspectionTask.objects.bulk_create(fresh, batch_size=500, ignore_conflicts=True)
+        reassigned = 0
+        for grid_id, worker_id in sorted(open_pairs, key=lambda p: (p[0], p[1] or 0)):
+            holders = workers.get(grid_id, [])
+            if worker_id is not None and worker_id in holders:
+                continue
+            target = holders[0] if holders else None
+            if target == worker_id:
+                continue
+            reassigned += InspectionTask.objects.filter(
+                state=TaskState.OPEN, grid_id=grid_id, worker_id=worker_id
+            ).update(worker_id=target)
+        if fresh or reassigned:
+            audit.record(
+                "inspection_task.generate",
+                actor=actor,
+                data={"day": today.isoformat(), "created": len(fresh), "reassigned": reassigned},
+            )
+    return Generation(created=len(fresh), reassigned=reassigned)
+
+
+_generated_on: dt.date | None = None
+
+
+def generate_daily() -> int:
+    """The sweep's job (`gridgov sweep` runs every housekeeping job on each pass): generate the day's tasks
+    once a day per process. A failure is logged and tried again on the next pass; it must not stop the
+    deadline sweep. Removes nothing, so answers 0."""
+    global _generated_on
+    today = timezone.localdate()
+    if _generated_on == today:
+        return 0
+    try:
+        do_generate_tasks(today)
+    except Exception:
+        logger.exception("fieldwork: generating the inspection tasks failed; trying again on the next pass")
+        return 0
+    _generated_on = today
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- completion
+
+
+@dataclass(frozen=True)
+class Completion:
+    task: InspectionTask
+    # False: the same completion sent again (answered as the first time, nothing changed).
+    created: bool
+
+
+def parse_answers(value: Any, checklist: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The answers to every check of the checklist, as a JSON object keyed by the checks' codes: "ok" or
+    "not_ok", or {"answer": "not_ok", "note": "…"}. Answered as stored: with each check's text."""
+    shape = _('The answers must be a JSON object: {"check code": "ok" or "not_ok", …}.')
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as exc:
+            raise Invalid(shape, field="answers") from exc
+    if not isinstance(value, dict):
+        raise Invalid(shape, field="answers")
+    codes = {check["code"] for check in checklist}
+    for code in value:
+        if code not in codes:
+            raise Invalid(
+                _("The checklist has no check %(code)s.") % {"code": str(code)[:40]}, field="answers"
+            )
+    result: dict[str, dict[str, str]] = {}
+    for check in checklist:
+        code = check["code"]
+        if code not in value:
+            raise Invalid(
+                _("Answer the check %(code)s: %(text)s") % {"code": code, "text": check["text"]},
+                field="answers",
+            )
+        entry = value[code]
+        answer, note = (entry, "") if isinstance(entry, str) else ("", "")
+        if isinstance(entry, dict):
+            answer, note = entry.get("answer", ""), entry.get("note", "")
+        if answer not in Answer.values or not isinstance(note, str):
+            raise Invalid(
+                _("The check %(code)s is answered ok or not_ok (with a note).") % {"code": code},
+                field="answers",
+            )
+        note = note.strip()
+        if len(note) > MAX_ANSWER_NOTE or "\x00" in note:
+            raise Invalid(
+                _("The note on the check %(code)s is longer than %(limit)d characters.")
+                % {"code": code, "limit": MAX_ANSWER_NOTE},
+                field="answers",
+            )
+        result[code] = {"answer": answer, "note": note, "text": check["text"]}
+    return result
+
+
+def may_inspect(user: Any, task: InspectionTask) -> bool:
+    """The task's worker; a task nobody has been given, any worker of its grid (whoever inspects takes it)."""
+    if task.worker_id is not None:
+        return bool(task.worker_id == user.pk)
+    return any(h.role in WORKER_ROLES and h.grid_id == task.grid_id for h in held_roles(user))
+
+
+def _completed(task_id: int) -> InspectionTask:
+    return (
+        InspectionTask.objects.select_related("plan", "plan__item", "component", "grid", "worker")
+        .defer("grid__geometry")
+        .get(pk=task_id)
+    )
+
+
+def _completion_replay(task: InspectionTask, actor: Any) -> Completion:
+    if task.done_by_id != actor.pk:
+        raise Conflict(_("This key belongs to another inspection: make a new one."), field="key")
+    return Completion(task=task, created=False)
+
+
+def _fault_report(
+    task: InspectionTask,
+    result: dict[str, dict[str, str]],
+    note: str,
+    key: uuid.UUID,
+    checked: Sequence[CheckedFile],
+) -> Report:
+    """The case for the faults found: the component's class and point (else its grid), the failed checks in
+    the worker's language, the photos, and a key of its own derived from the completion's."""
+    component, plan = task.component, task.plan
+    faults = "; ".join(
+        f"{r['text']} ({r['note']})" if r["note"] else r["text"]
+        for r in result.values()
+        if r["answer"] == Answer.NOT_OK
+    )
+    description = gettext("Inspection “%(plan)s” of %(code)s %(name)s found faults: %(faults)s") % {
+        "plan": plan.name,
+        "code": component.object_id,
+        "name": component.name,
+        "faults": faults,
+    }
+    if note:
+        description = f"{description}\n{note}"
+    item = active_item(plan.item.code)  # withdrawn from the list since: the case is triaged as free text
+    where: dict[str, Any] = {"grid": task.grid.code}
+    lon, lat = component.lon, component.lat
+    if lon is not None and lat is not None and locate(lon, lat).grid_id is not None:
+        where = {"lon": lon, "lat": lat}
+    return Report(
+        channel=Channel.WORKER_APP,
+        description=description[:2000],
+        item=item.code if item is not None else None,
+        address=component.location[:300],
+        component_code=component.object_id,
+        idempotency_key=f"inspection-{key}",
+        files=[(c.name, c.original) for c in checked],
+        # One case per failed inspection, even beside an open report of the same kind nearby.
+        force=True,
+        **where,
+    )
+
+
+def do_complete_task(
+    task: InspectionTask,
+    answers: Any,
+    *,
+    actor: Any,
+    key: Any,
+    at: Any = None,
+    photos: Sequence[Any] = (),
+    lon: Any = None,
+    lat: Any = None,
+    note: Any = "",
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Completion:
+    """Record the inspection of `task` (made at `at` on the phone): every check ok → done; any not ok → failed,
+    and a case is opened for the component in the same transaction. The same completion sent again (its key)
+    answers the first, and opens no second case."""
+    key = _uuid(key, _("The completion's key must be a UUID made on the phone."))
+    if task.key == key:
+        return _completion_replay(task, actor)
+    if InspectionTask.objects.filter(key=key).exclude(pk=task.pk).exists():
+        raise Conflict(_("This key belongs to another inspection: make a new one."), field="key")
+    if task.state != TaskState.OPEN:
+        raise Conflict(_("This inspection was already recorded."))
+    if not may_inspect(actor, task):
+        raise NotAllowed(_("Only the workers of the component's grid record its inspection."))
+    now = now or timezone.now()
+    done_at = _phone_moment(at, now, "at") if at not in (None, "") else now
+    result = parse_answers(answers, task.plan.checklist)
+    place = _place(lon, lat)
+    text = _text(note, "note", MAX_NOTE)
+    checked = _photos(photos)
+    failed = any(r["answer"] == Answer.NOT_OK for r in result.values())
+    try:
+        with transaction.atomic(durable=not connection.in_atomic_block):
+            changed = InspectionTask.objects.filter(pk=task.pk, state=TaskState.OPEN).update(
+                state=TaskState.FAILED if failed else TaskState.DONE,
+                done_at=done_at,
+                done_by=actor,
+                worker_id=task.worker_id or actor.pk,
+                result=result,
+                note=text,
+                lon=place[0] if place else None,
+                lat=place[1] if place else None,
+                key=key,
+                received_at=now,
+            )
+            if changed != 1:  # recorded meanwhile: by this completion sent twice at once, or by somebody else
+                current = _completed(task.pk)
+                if current.key == key:
+                    return _completion_replay(current, actor)
+                raise Conflict(_("This inspection was already recorded."))
+            _store_photos(TaskPhoto, checked, now, task_id=task.pk)
+            case_number = ""
+            if failed:
+                intake = do_report(
+                    _fault_report(task, result, text, key, checked), actor=actor, ip=ip, now=now
+                )
+                case_number = intake.case.number
+                InspectionTask.objects.filter(pk=task.pk).update(case_number=case_number)
+                do_set_component_state(
+                    task.component, ComponentState.DAMAGED, actor=actor, reason=f"inspection {case_number}"
+                )
+            audit.record(
+                "inspection_task.complete",
+                actor=actor,
+                target=task,
+                data={
+                    "key": str(key),
+                    "plan": task.plan_id,
+                    "component": task.component.object_id,
+                    "state": TaskState.FAILED if failed else TaskState.DONE,
+                    "at": done_at.isoformat(),
+                    "case": case_number,
+                    "photos": len(checked),
+                },
+                ip=ip,
+            )
+    except IntegrityError as exc:
+        # The key was taken by another inspection at the same moment.
+        raise Conflict(_("This key belongs to another inspection: make a new one."), field="key") from exc
+    return Completion(task=_completed(task.pk), created=True)

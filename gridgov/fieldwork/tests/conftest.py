@@ -43,3 +43,46 @@ def crew(small_tree, make_user):
         resident=person("res", ("resident", None)),
         nobody=person("nobody"),
     )
+
+
+@pytest.fixture
+def field(crew, catalog, working_hours):
+    """What visits and inspections need besides the crew: households, a place and components of the registry
+    (made with the models: the registry has no service for them), in the crew's grid, its neighbour and the
+    other town. Fire facilities (item 021001) in grid …001 at two points, in …002, in the other town, one
+    retired; a sewer manhole cover (031002) in …001."""
+    from gridgov.catalog.models import Item
+    from gridgov.registry.choices import ComponentState, OrganisationKind
+    from gridgov.registry.models import Component, Household, Organisation
+
+    def located(record, grid, lon=None, lat=None):
+        record.place_in(grid)
+        record.lon, record.lat = lon, lat
+        record.save()
+        return record
+
+    fire, manhole = Item.objects.get(code="021001"), Item.objects.get(code="031002")
+    serial = iter(range(1, 100))
+
+    def component(item, grid, lon, lat, name="灭火器", **fields):
+        return located(
+            Component(object_id=f"15062101130{next(serial):05d}", item=item, name=name, **fields),
+            grid,
+            lon,
+            lat,
+        )
+
+    return SimpleNamespace(
+        crew=crew,
+        fire=fire,
+        manhole=manhole,
+        household=located(Household(number="H-0001", address="一号院"), crew.grid, 109.01, 40.05),
+        other_household=located(Household(number="H-0002"), crew.other_town_grid, 109.11, 40.05),
+        shop=located(Organisation(name="便民超市", kind=OrganisationKind.SHOP), crew.grid, 109.012, 40.05),
+        ext=component(fire, crew.grid, 109.01, 40.05, location="村委会一楼"),
+        ext2=component(fire, crew.grid, 109.015, 40.06),
+        ext_b=component(fire, crew.grid_b, 109.03, 40.05),
+        ext_far=component(fire, crew.other_town_grid, 109.11, 40.05),
+        ext_retired=component(fire, crew.grid, 109.02, 40.05, state=ComponentState.RETIRED),
+        cover=component(manhole, crew.grid, 109.01, 40.07, name="污水井盖"),
+    )

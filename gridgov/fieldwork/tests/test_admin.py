@@ -43,3 +43,31 @@ def test_the_admin_lists_patrols_read_only(crew, make_user):
     # Other administrators and staff do not see the page.
     security = as_user(make_user("secadmin", admin_duty="security", is_staff=True))
     assert security.get("/admin/fieldwork/patrol/").status_code == 403
+
+
+def test_the_admin_lists_inspections_read_only(field, make_user):
+    from gridgov.fieldwork.models import InspectionPlan, InspectionTask
+    from gridgov.fieldwork.services import do_create_plan, do_generate_tasks
+
+    do_create_plan(
+        actor=field.crew.l2head,
+        name="消防设施年检",
+        item="021001",
+        grid="150621100200",
+        every_days=365,
+        checklist=[{"code": "seal", "text": "铅封完好"}],
+    )
+    do_generate_tasks()
+    admin = as_user(make_user("sysadmin", admin_duty="system", is_staff=True))
+    listing = admin.get("/admin/fieldwork/inspectiontask/")
+    assert listing.status_code == 200 and field.ext.object_id in listing.content.decode()
+    assert admin.get("/admin/fieldwork/inspectionplan/").status_code == 200
+    task = InspectionTask.objects.first()
+    assert admin.get(f"/admin/fieldwork/inspectiontask/{task.pk}/change/").status_code == 200
+    assert admin.get("/admin/fieldwork/inspectionplan/add/").status_code == 403
+    assert (
+        admin.post(f"/admin/fieldwork/inspectiontask/{task.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
+    assert InspectionPlan.objects.count() == 1 and InspectionTask.objects.count() == 3
+    # The visits are not a back-office list.
+    assert admin.get("/admin/fieldwork/visit/").status_code == 404

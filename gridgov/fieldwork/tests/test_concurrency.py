@@ -51,3 +51,32 @@ def test_overlapping_batches_at_once_store_each_point_once(crew):
     assert patrol.points == 6
     along = sum(distance_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(fixes))
     assert patrol.distance_m == pytest.approx(along)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_inspection_sent_three_times_at_once_opens_one_case(field):
+    from gridgov.cases.models import Case
+    from gridgov.fieldwork.models import InspectionTask
+    from gridgov.fieldwork.services import do_complete_task, do_create_plan, do_generate_tasks
+
+    checklist = [{"code": "pressure", "text": "压力表指针在绿区"}]
+    do_create_plan(
+        actor=field.crew.l2head,
+        name="年检",
+        item="021001",
+        grid="150621100200",
+        every_days=365,
+        checklist=checklist,
+    )
+    do_generate_tasks()
+    task = InspectionTask.objects.get(component=field.ext)
+    key = uuid.uuid4()
+    results = at_once(
+        3, lambda i: do_complete_task(task, {"pressure": "not_ok"}, actor=field.crew.specialist, key=key)
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.created for r in results) == [False, False, True]
+    assert Case.objects.count() == 1
+    assert {r.task.case_number for r in results} == {Case.objects.get().number}
+    assert AuditRecord.objects.filter(action="inspection_task.complete").count() == 1
+    assert verify_chain().broken_at is None

@@ -1,0 +1,365 @@
+"""The persons 台账 as a file: an export of the people a user may see, and the empty template.
+
+An export has the import template's columns, so it can be edited and imported again; but its document numbers
+and phones are masked (`150621********123X`, `138****1234`), and the importer refuses masked numbers: fill in the
+full numbers (or empty the phone cells, which keeps the stored phones) before importing an edited export.
+
+Every export carries a watermark naming who exported it, when, and that it is for internal work only: the first
+line of the file (the importer skips it), and the page header and footer of the workbook. Key groups are
+exported only to the people who may see them (the grid and the village); every cell goes through `neutralise`,
+so that nothing in the file is a formula; every export is on the audit record."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from gridgov.accounts.importers import neutralise
+from gridgov.core.audit import atomic_record
+from gridgov.core.errors import Invalid, NotAllowed
+from gridgov.core.scoping import visible_to
+from gridgov.grids.models import Grid
+
+from .choices import KeyGroup, PersonState, Relation, Residence
+from .codes import DocumentKind, Ethnicity, Gender
+from .imports import (
+    ALL_COLUMNS,
+    COLUMNS,
+    DOCUMENT_WORDS,
+    ETHNICITY_WORDS,
+    EXAMPLE_ID_NUMBER,
+    GENDER_WORDS,
+    KEY_GROUP_WORDS,
+    RELATION_WORDS,
+    RESIDENCE_WORDS,
+    chinese_word,
+)
+from .models import KeyGroupLabel, Person
+from .scoping import reads_registry
+from .services import key_group_index
+
+FORMATS = ("xlsx", "csv")
+CHUNK = 2000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+
+
+def _chinese() -> bool:
+    return (translation.get_language() or "").lower().startswith("zh")
+
+
+def headers() -> list[str]:
+    """The template's headers in the reader's language (the importer takes either language)."""
+    chinese = _chinese()
+    return [c.chinese if chinese else c.english for c in ALL_COLUMNS]
+
+
+def _words(table: dict[str, tuple[str, ...]], choices: Any) -> dict[str, str]:
+    """{code: what the export writes} in the reader's language: the usual Chinese word, or the English label."""
+    chinese = _chinese()
+    return {value: chinese_word(table, value) if chinese else str(label) for value, label in choices.choices}
+
+
+def _word(table: dict[str, tuple[str, ...]], choices: Any, code: str) -> str:
+    return _words(table, choices).get(code, code) if code else ""
+
+
+def watermark(user: Any, now: dt.datetime | None = None) -> str:
+    """Who exported, when, and what for: the first line of every export."""
+    when = timezone.localtime(now or timezone.now()).strftime("%Y-%m-%d %H:%M")
+    return _(
+        "Exported by: %(username)s %(full_name)s Time: %(time)s Purpose: internal work only, do not pass on"
+    ) % {
+        "username": getattr(user, "username", ""),
+        "full_name": getattr(user, "full_name", ""),
+        "time": when,
+    }
+
+
+def _persons(user: Any, grid: str | None, residence: str | None, key_group: str | None) -> Any:
+    qs = visible_to(user, Person).filter(state=PersonState.LIVING_HERE)
+    if grid:
+        found = Grid.objects.current().filter(code=grid).values_list("id", "level").first()
+        if found is None:
+            raise Invalid(_("No current grid has the code %(code)s.") % {"code": grid}, field="grid")
+        pk, level = found
+        if level:
+            qs = qs.filter(**{f"grid_l{min(level, 3)}_id": pk})
+    if residence:
+        if residence not in Residence.values:
+            raise Invalid(_("Unknown kind of residence."), field="residence")
+        qs = qs.filter(residence=residence)
+    if key_group:
+        if key_group not in KeyGroup.values:
+            raise Invalid(_("Unknown key group."), field="key_group")
+        labelled = visible_to(user, KeyGroupLabel).filter(group_index=key_group_index(key_group))
+        qs = qs.filter(pk__in=labelled.values("person_id"))
+    head_first = Case(
+        When(relation=Relation.HEAD, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return qs.annotate(head_first=head_first).order_by("grid__code", "household__number", "head_first", "id")
+
+
+FIELDS = (
+    "id", "household__number", "relation", "name", "name_mongolian", "document_kind", "document_masked", "gender",
+    "ethnicity", "birth_date", "phone_masked", "residence", "grid__code", "address", "lon", "lat",
+)  # fmt: skip
+
+
+def _rows(user: Any, qs: Any, *, dates_as_text: bool) -> Iterator[list[Any]]:
+    """The export's rows, in the template's column order; key groups only where the user may see them."""
+    labels = visible_to(user, KeyGroupLabel)
+    separator = "、" if _chinese() else "; "
+    relations, documents, genders, ethnicities, residences, key_groups = (
+        _words(table, choices)
+        for table, choices in (
+            (RELATION_WORDS, Relation), (DOCUMENT_WORDS, DocumentKind), (GENDER_WORDS, Gender),
+            (ETHNICITY_WORDS, Ethnicity), (RESIDENCE_WORDS, Residence), (KEY_GROUP_WORDS, KeyGroup),
+        )
+    )  # fmt: skip
+    # The groups are few: each label's group is found by its blind index, never decrypted.
+    group_of = {key_group_index(g): g for g in KeyGroup.values}
+    chunk: list[tuple[Any, ...]] = []
+
+    def flush() -> Iterator[list[Any]]:
+        groups: dict[int, list[str]] = {}
+        for person_id, index in labels.filter(person_id__in=[r[0] for r in chunk]).values_list(
+            "person_id", "group_index"
+        ):
+            group = group_of.get(index)
+            if group:
+                groups.setdefault(person_id, []).append(group)
+        for r in chunk:
+            (pk, household, relation, name, mongolian, kind, document, gender, ethnicity, born, phone,
+             residence, grid, address, lon, lat) = r  # fmt: skip
+            yield [
+                household or "",
+                relations.get(relation, relation),
+                name,
+                mongolian,
+                documents.get(kind, kind),
+                document,
+                genders.get(gender, gender),
+                ethnicities.get(ethnicity, ethnicity),
+                (born.isoformat() if dates_as_text else born) if born else "",
+                phone,
+                residences.get(residence, residence),
+                grid,
+                address,
+                separator.join(key_groups[g] for g in sorted(groups.get(pk, ()))),
+                "",  # 备注: the register keeps no notes
+                "" if lon is None else lon,
+                "" if lat is None else lat,
+            ]
+
+    for r in qs.values_list(*FIELDS).iterator(chunk_size=CHUNK):
+        chunk.append(r)
+        if len(chunk) >= CHUNK:
+            yield from flush()
+            chunk = []
+    if chunk:
+        yield from flush()
+
+
+def _csv(lines: Iterator[Sequence[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for line in lines:
+        writer.writerow([neutralise(v) for v in line])
+    # With a BOM, so that Excel reads it as UTF-8.
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _xlsx(
+    title: str, mark: str, head: list[str], rows: Iterator[Sequence[Any]], codes: bool = False
+) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title)
+    if mark:
+        # Excel's header and footer codes start with &: a literal one is written twice.
+        printed = mark.replace("&", "&&")
+        ws.oddHeader.center.text = printed
+        ws.oddFooter.center.text = printed
+    for n, width in enumerate((17, 10, 12, 14, 12, 21, 6, 8, 12, 13, 10, 17, 40, 16, 10, 11, 11), start=1):
+        ws.column_dimensions[_letter(n)].width = width
+    ws.freeze_panes = "A3" if mark else "A2"
+    bold = Font(bold=True)
+    if mark:
+        cell = WriteOnlyCell(ws, value=neutralise(mark))
+        cell.font = Font(bold=True, color="C00000")
+        ws.append([cell])
+    header_cells = []
+    for text in head:
+        cell = WriteOnlyCell(ws, value=neutralise(text))
+        cell.font = bold
+        header_cells.append(cell)
+    ws.append(header_cells)
+    for row in rows:
+        cells: list[Any] = []
+        for value in row:
+            if isinstance(value, dt.date):
+                cell = WriteOnlyCell(ws, value=value)
+                cell.number_format = "yyyy-mm-dd"
+                cells.append(cell)
+            else:
+                cells.append(neutralise(value))
+        ws.append(cells)
+    if codes:
+        _code_sheet(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _letter(n: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(n)
+
+
+def export_persons(
+    user: Any,
+    fmt: str = "xlsx",
+    *,
+    grid: str | None = None,
+    residence: str | None = None,
+    key_group: str | None = None,
+    ip: str | None = None,
+) -> tuple[bytes, str]:
+    """The persons `user` may see (optionally those of one grid's subtree, of one kind of residence, of one key
+    group), as the import template with masked numbers and a watermark; the export is audited. Returns the
+    file's bytes and its name."""
+    if fmt not in FORMATS:
+        raise Invalid(_("Export as xlsx or csv."), field="format")
+    if not reads_registry(user):
+        raise NotAllowed(_("Only the grid's and the office's staff may export the register."))
+    now = timezone.now()
+    qs = _persons(user, grid, residence, key_group)
+    mark = watermark(user, now)
+    counted = _Counted(_rows(user, qs, dates_as_text=fmt == "csv"))
+    if fmt == "csv":
+        content = _csv(_chain([[mark], headers()], counted))
+    else:
+        content = _xlsx(_("Persons"), mark, headers(), counted)
+    filters = {k: v for k, v in (("grid", grid), ("residence", residence), ("key_group", key_group)) if v}
+    atomic_record(
+        "registry.export", actor=user, data={"rows": counted.n, "format": fmt, "filters": filters}, ip=ip
+    )
+    stamp = timezone.localtime(now).strftime("%Y%m%d-%H%M")
+    return content, f"persons-{stamp}.{fmt}"
+
+
+class _Counted(Iterator[list[Any]]):
+    def __init__(self, rows: Iterator[list[Any]]) -> None:
+        self._rows = rows
+        self.n = 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> list[Any]:
+        row = next(self._rows)
+        self.n += 1
+        return row
+
+
+def _chain(first: list[Sequence[Any]], rest: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    yield from first
+    yield from rest
+
+
+# -- the template ------------------------------------------------------------------------------------------------
+
+
+def example_row() -> list[Any]:
+    """A made-up person: the sample ID number GB 11643 publishes (the importer refuses it, so that the example
+    is never registered), in a grid of the demo county."""
+    born = dt.date(1949, 12, 31)
+    return [
+        "150621100000001",
+        _word(RELATION_WORDS, Relation, Relation.HEAD),
+        _("Zhang San") if not _chinese() else "张三",
+        "",
+        _word(DOCUMENT_WORDS, DocumentKind, DocumentKind.ID_CARD),
+        EXAMPLE_ID_NUMBER,
+        _word(GENDER_WORDS, Gender, Gender.FEMALE),
+        _word(ETHNICITY_WORDS, Ethnicity, Ethnicity.HAN),
+        born,
+        "13800000000",
+        _word(RESIDENCE_WORDS, Residence, Residence.REGISTERED),
+        "150621100200001",
+        _("No. 1, example street") if not _chinese() else "示例街1号",
+        _word(KEY_GROUP_WORDS, KeyGroup, KeyGroup.ELDERLY_ALONE),
+        _("Example: delete this row before importing."),
+        "",
+        "",
+    ]
+
+
+def _code_sheet(wb: Any) -> None:
+    """The second sheet: every accepted value of the coded columns, code and name."""
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet(_("Codes"))
+    ws.column_dimensions["A"].width = 16
+    ws.column_dimensions["B"].width = 10
+    ws.column_dimensions["C"].width = 40
+    bold = Font(bold=True)
+    from openpyxl.cell import WriteOnlyCell
+
+    def title(text: str) -> None:
+        cell = WriteOnlyCell(ws, value=neutralise(text))
+        cell.font = bold
+        ws.append([cell])
+
+    by_key = {c.key: c for c in COLUMNS}
+    chinese = _chinese()
+    for key, table, choices in (
+        ("relation", RELATION_WORDS, Relation),
+        ("document_kind", DOCUMENT_WORDS, DocumentKind),
+        ("residence", RESIDENCE_WORDS, Residence),
+        ("key_groups", KEY_GROUP_WORDS, KeyGroup),
+        ("gender", GENDER_WORDS, Gender),
+        ("ethnicity", ETHNICITY_WORDS, Ethnicity),
+    ):
+        column = by_key[key]
+        title(column.chinese if chinese else column.english)
+        ws.append([_("code"), _("name"), _("also accepted")])
+        for value, label in choices.choices:
+            words = table.get(value, ())
+            name = words[0] if chinese and words else str(label)
+            others = [w for w in (*words, str(label)) if w != name]
+            ws.append([neutralise(value), neutralise(name), neutralise("、".join(dict.fromkeys(others)))])
+        ws.append([])
+    title(_("How to fill in the sheet"))
+    for line in (
+        _(
+            "One row per person; the members of a household share its household number, and one of them is its head."
+        ),
+        _("Dates as YYYY-MM-DD; key groups separated by ; or 、; the grid code is that of a level-3 grid."),
+        _("Document numbers and phones in full, typed as text: masked numbers (with *) are refused."),
+        _("An empty cell keeps what the register holds; key groups are added, never taken away."),
+    ):
+        ws.append([neutralise(line)])
+
+
+def person_template(fmt: str = "xlsx") -> tuple[bytes, str]:
+    """The empty template with one example row; the workbook also lists the codes on a second sheet."""
+    if fmt not in FORMATS:
+        raise Invalid(_("Export as xlsx or csv."), field="format")
+    example = example_row()
+    if fmt == "csv":
+        example[8] = example[8].isoformat()
+        return _csv(iter([headers(), example])), "persons-template.csv"
+    return _xlsx(_("Persons"), "", headers(), iter([example]), codes=True), "persons-template.xlsx"

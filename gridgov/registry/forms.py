@@ -1,0 +1,183 @@
+"""The forms of the registry's pages: the filters of its lists, the register form and the reason asked before a
+number is shown in full. They parse and lay out; the registry's own checks (`services.clean_person`) decide what
+a person may be, and their problems are put back next to the fields they name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from gridgov.grids.models import Grid
+
+from .choices import (
+    ComponentState,
+    KeyGroup,
+    OrganisationKind,
+    OrganisationState,
+    PersonState,
+    Relation,
+    Residence,
+)
+from .codes import DocumentKind, Ethnicity, Gender
+from .services import UNMASK_REASON_MIN
+
+EVERY = ("", _("all"))
+SEARCH_ATTRS = {"type": "search", "autocomplete": "off", "enterkeyhint": "search"}
+
+
+def grid_choices(grids: list[Grid], wanted: str = "") -> list[tuple[str, Any]]:
+    """Grids as an indented list, with a finer grid linked from elsewhere kept (the view checks it)."""
+    choices: list[tuple[str, Any]] = [(g.code, f"{'　' * g.level}{g.name}") for g in grids]
+    if wanted and wanted not in {c for c, _n in choices}:
+        choices.append((wanted, wanted))
+    return [EVERY, *choices]
+
+
+class PersonSearchForm(forms.Form):
+    """The persons list: a search box and filters. Posted, not put in the URL: a phone or an ID number typed in
+    the box must not end up in the browser's history or the web server's access log."""
+
+    q = forms.CharField(label=_("Name, phone or ID number"), required=False, max_length=100)
+    grid = forms.ChoiceField(label=_("Grid"), required=False)
+    residence = forms.ChoiceField(label=_("Residence"), required=False, choices=[EVERY, *Residence.choices])
+    key_group = forms.ChoiceField(label=_("Key group"), required=False, choices=[EVERY, *KeyGroup.choices])
+    state = forms.ChoiceField(label=_("Status"), required=False, choices=[EVERY, *PersonState.choices])
+
+    def __init__(self, data: Any, *, grids: list[Grid], key_groups: bool) -> None:
+        super().__init__(data)
+        self.fields["q"].widget.attrs.update(
+            {
+                **SEARCH_ATTRS,
+                "placeholder": _("start of a name, or a whole phone or ID number"),
+                "autofocus": True,
+            }
+        )
+        self.fields["grid"].choices = grid_choices(grids, (data or {}).get("grid", ""))  # type: ignore[attr-defined]
+        if not key_groups:
+            del self.fields["key_group"]  # above the village, key groups are counts only
+
+    def value(self, name: str) -> str:
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return (data.get(name) or "").strip()
+
+
+class HouseholdSearchForm(forms.Form):
+    q = forms.CharField(label=_("Household number or address"), required=False, max_length=100)
+    grid = forms.ChoiceField(label=_("Grid"), required=False)
+
+    def __init__(self, data: Any, *, grids: list[Grid]) -> None:
+        super().__init__(data)
+        self.fields["q"].widget.attrs.update(SEARCH_ATTRS)
+        self.fields["grid"].choices = grid_choices(grids, (data or {}).get("grid", ""))  # type: ignore[attr-defined]
+
+
+class OrganisationSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name or credit code"), required=False, max_length=100)
+    grid = forms.ChoiceField(label=_("Grid"), required=False)
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[EVERY, *OrganisationKind.choices])
+    state = forms.ChoiceField(label=_("Status"), required=False, choices=[EVERY, *OrganisationState.choices])
+
+    def __init__(self, data: Any, *, grids: list[Grid]) -> None:
+        super().__init__(data)
+        self.fields["q"].widget.attrs.update(SEARCH_ATTRS)
+        self.fields["grid"].choices = grid_choices(grids, (data or {}).get("grid", ""))  # type: ignore[attr-defined]
+
+
+class ComponentSearchForm(forms.Form):
+    item = forms.ChoiceField(label=_("Class"), required=False)
+    grid = forms.ChoiceField(label=_("Grid"), required=False)
+    state = forms.ChoiceField(label=_("Status"), required=False, choices=[EVERY, *ComponentState.choices])
+
+    def __init__(self, data: Any, *, grids: list[Grid], items: list[tuple[str, str]]) -> None:
+        super().__init__(data)
+        self.fields["grid"].choices = grid_choices(grids, (data or {}).get("grid", ""))  # type: ignore[attr-defined]
+        self.fields["item"].choices = [EVERY, *items]  # type: ignore[attr-defined]
+
+
+class RegisterForm(forms.Form):
+    """A person to register. Codes are offered as choices; whether they fit together (the gender and the date
+    of birth against the ID number, a valid number for the document) is the registry's check."""
+
+    name = forms.CharField(label=_("Full name"), max_length=200, required=False)
+    name_mongolian = forms.CharField(label=_("Name in Mongolian script"), max_length=300, required=False)
+    document_kind = forms.ChoiceField(
+        label=_("Identity document"), choices=DocumentKind.choices, initial=DocumentKind.ID_CARD
+    )
+    document_number = forms.CharField(
+        label=_("Document number"),
+        max_length=60,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    gender = forms.ChoiceField(
+        label=_("Gender"),
+        required=False,
+        choices=[("", _("from the ID number")), *Gender.choices],
+    )
+    ethnicity = forms.ChoiceField(
+        label=_("Ethnicity"), required=False, choices=[("", "—"), *Ethnicity.choices]
+    )
+    birth_date = forms.DateField(
+        label=_("Date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Left empty, it is read from the ID number."),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    grid = forms.ChoiceField(label=_("Grid where the person lives"), required=False)
+    household = forms.CharField(
+        label=_("Household number"),
+        max_length=30,
+        required=False,
+        help_text=_("An existing household of your grids; leave empty if none."),
+    )
+    relation = forms.ChoiceField(
+        label=_("Relation to the head of the household"),
+        required=False,
+        choices=[("", "—"), *Relation.choices],
+    )
+    residence = forms.ChoiceField(
+        label=_("Residence"), choices=Residence.choices, initial=Residence.REGISTERED
+    )
+    address = forms.CharField(label=_("Address"), max_length=400, required=False)
+    key_groups = forms.MultipleChoiceField(
+        label=_("Key groups"),
+        required=False,
+        choices=KeyGroup.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Sensitive: stored encrypted, seen only at the grid and the village; above, counts only."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Note for the history"),
+        max_length=200,
+        required=False,
+        help_text=_("Kept with the move when the person was registered in another grid."),
+    )
+
+    def __init__(self, *args: Any, grids: list[Grid], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(g.code, f"{g.name} ({g.code})") for g in grids]
+        self.fields["grid"].choices = [("", _("choose…")), *choices] if len(choices) > 1 else choices  # type: ignore[attr-defined]
+
+
+class UnmaskForm(forms.Form):
+    """Why a number must be read in full: kept on the audit record with the reader and the time."""
+
+    reason = forms.CharField(
+        label=_("Why do you need the full number?"),
+        min_length=UNMASK_REASON_MIN,
+        max_length=200,
+        error_messages={
+            "required": _("Say why you need the full number."),
+            "min_length": _("Say why you need the full number, in a few words."),
+        },
+    )

@@ -1,0 +1,360 @@
+"""Scoped reads of the registry: every query starts from `visible_to(user, …)`.
+
+Searching never decrypts: a phone or a document number typed in the search box is turned into its blind index
+and matched exactly; anything else is a name, matched from its start through the name index (a range, so that
+SQLite and PostgreSQL both use the index whatever the collation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from gridgov.accounts.scoping import grid_filter, held_roles, is_county_wide
+from gridgov.catalog.models import Item
+from gridgov.core.personal import blind_index
+from gridgov.core.scoping import visible_to
+from gridgov.grids.models import Grid
+
+from . import validators
+from .choices import KeyGroup
+from .codes import DocumentKind
+from .models import Component, Household, KeyGroupLabel, Organisation, Person
+from .scoping import REGISTRY_KEEPERS, REGISTRY_READERS, sees_key_groups
+from .services import document_index, key_group_index, key_group_of
+
+PAGE = 50
+MOBILE_LIKE = re.compile(r"^\+?(86)?[\s-]*1[3-9][\d\s-]{9,12}$")
+DOCUMENT_LIKE = re.compile(r"^[0-9A-Za-z]{8,18}$")
+
+
+def _name_prefix(q: str) -> Q:
+    return Q(name__gte=q, name__lt=q + "\U0010ffff")
+
+
+def search_q(text: str) -> Q:
+    """What the search box means: a mobile number, a document number (of any kind it is valid for), or the
+    start of a name."""
+    text = text.strip()
+    if not text:
+        return Q()
+    if MOBILE_LIKE.match(text):
+        try:
+            return Q(phone_index=blind_index(validators.check_mobile(text)))
+        except ValidationError:
+            pass
+    if DOCUMENT_LIKE.match(text) and any(c.isdigit() for c in text):
+        indexes = []
+        for kind in DocumentKind.values:
+            try:
+                indexes.append(document_index(kind, validators.check_document(kind, text)))
+            except ValidationError:
+                continue
+        if indexes:
+            # `~Q(…=)` lets SQLite use the partial unique index of the master index.
+            return Q(document_index__in=indexes) & ~Q(document_index="")
+    return _name_prefix(text[:50])
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    q: str = ""
+    grid: Grid | None = None  # a subtree
+    residence: str = ""
+    key_group: str = ""
+    state: str = ""
+
+
+def persons(
+    user: Any, f: PersonFilter, *, before: int | None = None, limit: int = PAGE
+) -> tuple[list[Person], bool]:
+    """A page of the persons `user` may see, newest first (keyset paging on the id); and whether more follow."""
+    qs = visible_to(user, Person).filter(search_q(f.q))
+    if f.grid is not None:
+        qs = qs.filter(grid_filter(f.grid.path))
+    if f.residence:
+        qs = qs.filter(residence=f.residence)
+    if f.state:
+        qs = qs.filter(state=f.state)
+    if f.key_group:
+        labels = visible_to(user, KeyGroupLabel).filter(group_index=key_group_index(f.key_group))
+        qs = qs.filter(pk__in=labels.values("person_id"))
+    if before is not None:
+        qs = qs.filter(pk__lt=before)
+    rows = list(qs.select_related("grid", "household").defer("grid__geometry").order_by("-id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def key_groups_of(user: Any, person: Person) -> list[str]:
+    """The key groups of a person, for those who may see them (the grid and the village); [] for others."""
+    rows = visible_to(user, KeyGroupLabel).filter(person=person).values_list("group_index", flat=True)
+    return sorted(g for g in (key_group_of(i) for i in rows) if g)
+
+
+def _children(grid: Grid) -> list[Grid]:
+    return list(Grid.objects.current().filter(parent=grid).order_by("code"))
+
+
+def grid_figures(user: Any, grid: Grid) -> list[Figures]:
+    """The figures of each grid directly below `grid` (the roll-up of everything in its subtree), from the
+    records `user` may see; key groups as counts only, per group. One grouped query per kind of record."""
+    children = _children(grid)
+    if not children or grid.level >= 3:
+        return []
+    level = grid.level + 1
+    column = f"grid_l{level}_id"
+    scope = grid_filter(grid.path)
+    out = {
+        g.pk: Figures(grid=g, persons=0, households=0, organisations=0, components=0, key_groups={})
+        for g in children
+    }
+
+    def count(model: Any) -> dict[int, int]:
+        rows = visible_to(user, model).filter(scope).values(column).annotate(n=Count("id")).order_by()
+        return {r[column]: r["n"] for r in rows}
+
+    for name, model in (
+        ("persons", Person),
+        ("households", Household),
+        ("organisations", Organisation),
+        ("components", Component),
+    ):
+        for grid_id, n in count(model).items():
+            if grid_id in out:
+                setattr(out[grid_id], name, n)
+    counted = key_group_counts(user, grid)
+    for grid_id, figures in out.items():
+        figures.key_groups = {g: counted.get(grid_id, {}).get(g, 0) for g in KeyGroup.values}
+    return [out[g.pk] for g in children]
+
+
+def key_group_counts(user: Any, grid: Grid) -> dict[int, dict[str, int]]:
+    """{child grid id: {key group: people}} below `grid`: counts, never names, for any registry reader of the
+    subtree (the people themselves only through `visible_to(user, KeyGroupLabel)`)."""
+    if grid.level >= 3:
+        return {}
+    column = f"grid_l{grid.level + 1}_id"
+    # Counting goes through the persons the user may see, not the labels (which stop at the village).
+    people = visible_to(user, Person).filter(grid_filter(grid.path))
+    rows = (
+        KeyGroupLabel.objects.filter(grid_filter(grid.path), person__in=people)
+        .values(column, "group_index")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for r in rows:
+        group = key_group_of(r["group_index"])
+        if group:
+            counts[r[column]][group] = r["n"]
+    return dict(counts)
+
+
+def key_group_totals(user: Any, grid: Grid) -> dict[str, int]:
+    """The whole subtree's counts per key group, in the order of the list (any level, a grid too)."""
+    people = visible_to(user, Person).filter(grid_filter(grid.path))
+    rows = (
+        KeyGroupLabel.objects.filter(grid_filter(grid.path), person__in=people)
+        .values("group_index")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    totals: dict[str, int] = dict.fromkeys(KeyGroup.values, 0)
+    for r in rows:
+        group = key_group_of(r["group_index"])
+        if group:
+            totals[group] = r["n"]
+    return totals
+
+
+def households(user: Any, *, grid: Grid | None = None, q: str = "") -> QuerySet[Household]:
+    qs = visible_to(user, Household)
+    if grid is not None:
+        qs = qs.filter(grid_filter(grid.path))
+    if q.strip():
+        qs = qs.filter(Q(number=q.strip()) | Q(address__contains=q.strip()))
+    return qs.order_by("-id")
+
+
+# ------------------------------------------------------------------------------------------ reach and figures
+
+# A grid's columns that pages and lists need: never its boundary (a large JSON document per row).
+GRID_FIELDS = ("id", "code", "name", "level", "path", "parent_id", "valid_to", "l1_id", "l2_id", "l3_id")
+KEY_GROUP_ORDER = {g: n for n, g in enumerate(KeyGroup.values)}
+
+# ------------------------------------------------------------------------------------------------- reach
+
+
+def _level(path: str) -> int:
+    return len(path.strip("/").split("/")) - 1
+
+
+def _outermost(paths: Iterable[str]) -> tuple[str, ...]:
+    unique = sorted(set(paths))
+    return tuple(p for p in unique if not any(p != q and p.startswith(q) for q in unique))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The grid subtrees a user reaches for some purpose: all of them, or those under `paths`."""
+
+    everything: bool = False
+    paths: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.paths)
+
+    def covers(self, grid: Grid) -> bool:
+        return self.everything or any(grid.path.startswith(p) for p in self.paths)
+
+    def grid_q(self) -> Q:
+        """Grids in the reach (on the grid table itself)."""
+        if self.everything:
+            return Q()
+        q = Q(pk__in=[])
+        for p in self.paths:
+            q |= Q(path__startswith=p)
+        return q
+
+
+def _reach(user: Any, roles: frozenset[str]) -> Reach:
+    paths = [h.grid_path for h in held_roles(user) if h.role in roles and h.grid_path]
+    if any(_level(p) == 0 for p in paths):
+        return Reach(everything=True)
+    return Reach(paths=_outermost(paths))
+
+
+def registry_reach(user: Any) -> Reach:
+    """The grids whose registry the user reads (as `scoping.reads_registry`)."""
+    if is_county_wide(user):
+        return Reach(everything=True)
+    return _reach(user, REGISTRY_READERS)
+
+
+def keeper_reach(user: Any) -> Reach:
+    """The grids where the user registers people and may read their numbers in full."""
+    return _reach(user, REGISTRY_KEEPERS)
+
+
+def key_groups_for(user: Any, persons: list[Person]) -> dict[int, list[str] | None]:
+    """{person id: their key groups} for a page of persons, in one query; None for a person whose key groups
+    the user may not see (never an empty list standing for "not allowed")."""
+    shown = [p.pk for p in persons if sees_key_groups(user, p)]
+    out: dict[int, list[str] | None] = {p.pk: None for p in persons}
+    if not shown:
+        return out
+    groups: dict[int, list[str]] = {pk: [] for pk in shown}
+    rows = visible_to(user, KeyGroupLabel).filter(person_id__in=shown).values_list("person_id", "group_index")
+    for person_id, index in rows:
+        group = key_group_of(index)
+        if group:
+            groups[person_id].append(group)
+    for pk, found in groups.items():
+        out[pk] = ordered_groups(found)
+    return out
+
+
+def ordered_groups(groups: Iterable[str]) -> list[str]:
+    return sorted(groups, key=lambda g: KEY_GROUP_ORDER.get(g, 99))
+
+
+def age_of(birth: dt.date | None, today: dt.date | None = None) -> int | None:
+    if birth is None:
+        return None
+    today = today or timezone.localdate()
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def grid_by_code(user: Any, code: str) -> Grid | None:
+    """A current grid the user sees, by its code."""
+    if not code:
+        return None
+    return visible_to(user, Grid.objects.current()).only(*GRID_FIELDS).filter(code=code.strip()).first()
+
+
+def home_grids(user: Any) -> list[Grid]:
+    """The outermost grids of the user's registry: the county for county-wide users."""
+    reach = registry_reach(user)
+    if reach.everything:
+        return list(Grid.objects.current().filter(level=0).only(*GRID_FIELDS).order_by("code"))
+    ids = [int(p.strip("/").split("/")[-1]) for p in reach.paths]
+    return list(Grid.objects.filter(pk__in=ids).only(*GRID_FIELDS).order_by("path"))
+
+
+def filter_grids(user: Any) -> list[Grid]:
+    """The grids offered in a list's grid filter: the user's own and one or two levels below them (a town's
+    villages, a village's grids), never the county's thousand grids at once."""
+    reach = registry_reach(user)
+    if not reach:
+        return []
+    top = 0 if reach.everything else min(_level(p) for p in reach.paths)
+    deepest = max(2, top + 1)
+    return list(
+        Grid.objects.current()
+        .filter(reach.grid_q(), level__lte=deepest, level__gte=top)
+        .only(*GRID_FIELDS)
+        .order_by("path")
+    )
+
+
+def keeper_grids(user: Any) -> list[Grid]:
+    """The current level-3 grids where the user registers people."""
+    reach = keeper_reach(user)
+    if not reach:
+        return []
+    return list(Grid.objects.current().filter(reach.grid_q(), level=3).only(*GRID_FIELDS).order_by("code"))
+
+
+@dataclass
+class Figures:
+    """What the registry holds in a grid and its subtree, as the user may see it."""
+
+    grid: Grid
+    persons: int
+    households: int
+    organisations: int
+    components: int
+    key_groups: dict[str, int]
+
+    @property
+    def key_group_people(self) -> int:
+        return sum(self.key_groups.values())
+
+
+def figures_of(user: Any, grid: Grid) -> tuple[Figures, list[Figures]]:
+    """The grid's own totals and those of each grid directly below it. Key groups are counts only."""
+    scope = grid_filter(grid.path)
+    counts = {
+        name: visible_to(user, model).filter(scope).count()
+        for name, model in (
+            ("persons", Person),
+            ("households", Household),
+            ("organisations", Organisation),
+            ("components", Component),
+        )
+    }
+    groups = key_group_totals(user, grid)
+    totals = Figures(grid=grid, key_groups={g: groups.get(g, 0) for g in KeyGroup.values}, **counts)
+    children = grid_figures(user, grid)
+    return totals, children
+
+
+def organisation_q(q: str) -> Q:
+    """The start of a name, or a whole unified social credit code."""
+    q = q.strip()
+    if not q:
+        return Q()
+    return Q(name__gte=q, name__lt=q + "\U0010ffff") | Q(credit_code=q.upper())
+
+
+def component_items(user: Any) -> list[tuple[str, str]]:
+    """The classes of the responsibility list that components are recorded under (the 部件 items)."""
+    used = visible_to(user, Component).values("item_id").distinct().order_by()
+    return [(i.code, f"{i.code} {i.label}") for i in Item.objects.filter(pk__in=used).order_by("code")]

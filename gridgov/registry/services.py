@@ -1,0 +1,379 @@
+"""The only code that changes the registry. One durable transaction per call, an audit record in it; personal
+data goes in encrypted and comes out masked, and reading it in full (`do_unmask`) needs a reason and is audited.
+
+`clean_person` checks every field of a person at once and reports each problem with its field, so that the
+importer can report every bad cell of a file and a form every bad field of a page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gridgov.core import audit
+from gridgov.core.errors import Conflict, Invalid, NotAllowed
+from gridgov.core.masking import mask_id_number, mask_phone
+from gridgov.core.personal import DOCUMENT, KEY_GROUP, PHONE, blind_index, decrypt_text, encrypt_text
+from gridgov.grids.models import Grid
+
+from . import validators
+from .choices import ComponentState, KeyGroup, MoveKind, Relation, Residence, Source
+from .codes import DocumentKind, Ethnicity, Gender
+from .models import Component, Household, KeyGroupLabel, Person, PersonMove
+from .scoping import REGISTRY_KEEPERS, subtree_q
+
+UNMASK_REASON_MIN = 4
+# The codes as sets: an import checks hundreds of thousands of rows, and `X.values` builds a list each time.
+DOCUMENT_KINDS, GENDERS, ETHNICITIES = (
+    frozenset(DocumentKind.values),
+    frozenset(Gender.values),
+    frozenset(Ethnicity.values),
+)
+RELATIONS, RESIDENCES, KEY_GROUPS = (
+    frozenset(Relation.values),
+    frozenset(Residence.values),
+    frozenset(KeyGroup.values),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad field of one record: the field's name, and what is wrong in words a clerk understands."""
+
+    field: str
+    message: str
+
+
+@dataclass
+class PersonInput:
+    """A person as a form, the phone app or a register row gives it. Codes, not labels."""
+
+    name: str
+    grid: Grid | None
+    document_kind: str = DocumentKind.ID_CARD
+    document_number: str = ""
+    name_mongolian: str = ""
+    gender: str = ""  # from the ID number when empty
+    ethnicity: str = ""
+    birth_date: dt.date | None = None  # from the ID number when empty
+    phone: str = ""
+    household: Household | None = None
+    relation: str = ""
+    residence: str = Residence.REGISTERED
+    address: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    key_groups: Sequence[str] = ()
+    source: str = Source.ADMIN
+
+
+@dataclass
+class CleanPerson:
+    """A checked person, ready to store: numbers normalised, encrypted and indexed, masked for display."""
+
+    fields: dict[str, Any]
+    document_index: str
+    key_groups: list[str] = field(default_factory=list)
+
+
+def _check(problems: list[Problem], name: str, check: Any, *args: Any) -> Any:
+    try:
+        return check(*args)
+    except ValidationError as exc:
+        problems.append(Problem(name, " ".join(str(m) for m in exc.messages)))
+        return None
+
+
+def document_index(kind: str, number: str) -> str:
+    # The kind is part of the index: a passport number may read like some other document's number.
+    return blind_index(f"{kind}:{number}", DOCUMENT)
+
+
+def clean_person(data: PersonInput) -> tuple[CleanPerson | None, list[Problem]]:
+    """Every field checked; the cleaned person, or None with every problem found."""
+    problems: list[Problem] = []
+    name = _check(problems, "name", validators.check_name, data.name)
+    mongolian = ""
+    if data.name_mongolian.strip():
+        mongolian = _check(problems, "name_mongolian", validators.check_mongolian_name, data.name_mongolian)
+    if data.document_kind not in DOCUMENT_KINDS:
+        problems.append(Problem("document_kind", _("Unknown document type.")))
+    number = ""
+    if data.document_number.strip() and data.document_kind in DOCUMENT_KINDS:
+        number = (
+            _check(
+                problems,
+                "document_number",
+                validators.check_document,
+                data.document_kind,
+                data.document_number,
+            )
+            or ""
+        )
+    gender, birth = data.gender, data.birth_date
+    if number and data.document_kind == DocumentKind.ID_CARD:
+        born, sex, _region = validators.id_number_facts(number)
+        if gender and gender in (Gender.MALE, Gender.FEMALE) and gender != sex:
+            problems.append(Problem("gender", _("The gender does not match the ID number.")))
+        if birth and birth != born:
+            problems.append(Problem("birth_date", _("The date of birth does not match the ID number.")))
+        gender, birth = gender or sex, birth or born
+    if gender and gender not in GENDERS:
+        problems.append(Problem("gender", _("Unknown gender code (GB/T 2261.1: 0, 1, 2 or 9).")))
+    if data.ethnicity and data.ethnicity not in ETHNICITIES:
+        problems.append(Problem("ethnicity", _("Unknown ethnicity code (GB/T 3304: 01 to 56, 97 or 98).")))
+    if birth and birth > timezone.localdate():
+        problems.append(Problem("birth_date", _("The date of birth lies in the future.")))
+    phone = ""
+    if data.phone.strip():
+        phone = _check(problems, "phone", validators.check_mobile, data.phone) or ""
+    if data.relation and data.relation not in RELATIONS:
+        problems.append(Problem("relation", _("Unknown relation to the head of the household.")))
+    if data.residence not in RESIDENCES:
+        problems.append(Problem("residence", _("Unknown kind of residence.")))
+    groups = []
+    for group in data.key_groups:
+        if group not in KEY_GROUPS:
+            problems.append(Problem("key_groups", _("Unknown key group %(group)s.") % {"group": group}))
+        elif group not in groups:
+            groups.append(group)
+    grid = data.grid
+    if grid is None:
+        problems.append(Problem("grid", _("Say which grid the person lives in.")))
+    elif grid.level != 3 or grid.valid_to is not None:
+        problems.append(Problem("grid", _("A person is registered in a current level-3 grid.")))
+    address = data.address.strip()
+    if len(address) > 200:
+        problems.append(Problem("address", _("The address is longer than 200 characters.")))
+    if problems:
+        return None, problems
+    index = document_index(data.document_kind, number) if number else ""
+    fields = {
+        "name": name,
+        "name_mongolian": mongolian,
+        "document_kind": data.document_kind,
+        "document_enc": encrypt_text(number, DOCUMENT),
+        "document_index": index,
+        "document_masked": mask_id_number(number) if number else "",
+        "gender": gender or Gender.UNKNOWN,
+        "ethnicity": data.ethnicity,
+        "birth_date": birth,
+        "phone_enc": encrypt_text(phone, PHONE),
+        "phone_index": blind_index(phone) if phone else "",
+        "phone_masked": mask_phone(phone) if phone else "",
+        "household": data.household,
+        "relation": data.relation,
+        "residence": data.residence,
+        "address": address,
+        "lon": data.lon,
+        "lat": data.lat,
+        "source": data.source,
+    }
+    return CleanPerson(fields=fields, document_index=index, key_groups=groups), []
+
+
+def _raise(problems: list[Problem]) -> None:
+    first = problems[0]
+    raise Invalid(first.message, field=first.field, data={"problems": [p.__dict__ for p in problems]})
+
+
+@dataclass
+class Registered:
+    person: Person
+    created: bool
+    moved: bool
+
+
+def do_register_person(data: PersonInput, *, actor: Any, reason: str = "") -> Registered:
+    """Register a person in a grid, or find them again by their document and bring the record up to date (the
+    master index): a person registered in another grid moves, with the move in their history."""
+    cleaned, problems = clean_person(data)
+    if cleaned is None:
+        _raise(problems)
+    assert cleaned is not None and data.grid is not None
+    grid, now = data.grid, timezone.now()
+    try:
+        with transaction.atomic():
+            existing = None
+            if cleaned.document_index:
+                # `exclude("")` lets SQLite use the partial unique index of the master index.
+                existing = (
+                    Person.objects.select_for_update()
+                    .filter(document_index=cleaned.document_index)
+                    .exclude(document_index="")
+                    .first()
+                )
+            if existing is None:
+                person = Person(**cleaned.fields, created_at=now, updated_at=now)
+                person.place_in(grid)
+                person.save(force_insert=True)
+                PersonMove.objects.create(
+                    person=person,
+                    to_grid=grid,
+                    moved_at=now,
+                    kind=MoveKind.REGISTERED,
+                    reason=reason,
+                    actor=actor,
+                )
+                created, moved = True, False
+            else:
+                person, created = existing, False
+                moved = person.grid_id != grid.pk
+                if moved:
+                    PersonMove.objects.create(
+                        person=person,
+                        from_grid_id=person.grid_id,
+                        to_grid=grid,
+                        moved_at=now,
+                        kind=MoveKind.ARRIVED,
+                        reason=reason,
+                        actor=actor,
+                    )
+                for name, value in cleaned.fields.items():
+                    if value not in ("", None) or name in ("household", "relation"):
+                        setattr(person, name, value)
+                person.place_in(grid)
+                person.updated_at = now
+                person.version += 1
+                person.save()
+            _label(person, cleaned.key_groups, now)
+            audit.record(
+                "registry.person.register" if created else "registry.person.update",
+                actor=actor,
+                target=person,
+                data={"grid": grid.code, "moved": moved, "document": person.document_masked},
+            )
+    except IntegrityError as exc:
+        # The same document registered at the same moment by someone else: their record stands.
+        raise Conflict(
+            _("This person was registered meanwhile: look them up again."), field="document_number"
+        ) from exc
+    return Registered(person=person, created=created, moved=moved)
+
+
+def _label(person: Person, groups: Sequence[str], now: dt.datetime) -> None:
+    have = set(person.key_groups.values_list("group_index", flat=True)) if person.pk else set()
+    KeyGroupLabel.objects.bulk_create(
+        [
+            KeyGroupLabel(
+                person=person,
+                group_enc=encrypt_text(g, KEY_GROUP),
+                group_index=key_group_index(g),
+                grid_l1_id=person.grid_l1_id,
+                grid_l2_id=person.grid_l2_id,
+                grid_l3_id=person.grid_l3_id,
+                created_at=now,
+            )
+            for g in groups
+            if key_group_index(g) not in have
+        ]
+    )
+
+
+def key_group_index(group: str) -> str:
+    return blind_index(group, KEY_GROUP)
+
+
+def key_group_of(index: str) -> str | None:
+    """The key group a blind index stands for (the groups are few: the index is looked up, not decrypted)."""
+    return _KEY_GROUP_OF_INDEX().get(index)
+
+
+def _KEY_GROUP_OF_INDEX() -> dict[str, str]:
+    return {key_group_index(g): g for g in KeyGroup.values}
+
+
+def do_move_person(person: Person, grid: Grid, *, actor: Any, reason: str) -> Person:
+    """Move a person to another grid by hand (moved house), with the move in their history."""
+    if grid.level != 3 or grid.valid_to is not None:
+        raise Invalid(_("A person is registered in a current level-3 grid."), field="grid")
+    if not reason.strip():
+        raise Invalid(_("Say why the person moved."), field="reason")
+    now = timezone.now()
+    with transaction.atomic():
+        if (
+            Person.objects.filter(pk=person.pk, version=person.version).update(
+                grid=grid,
+                grid_l1_id=grid.l1_id,
+                grid_l2_id=grid.l2_id,
+                grid_l3_id=grid.l3_id,
+                version=person.version + 1,
+                updated_at=now,
+            )
+            != 1
+        ):
+            raise Conflict(_("Somebody changed this person meanwhile: look again."))
+        KeyGroupLabel.objects.filter(person=person).update(
+            grid_l1_id=grid.l1_id, grid_l2_id=grid.l2_id, grid_l3_id=grid.l3_id
+        )
+        PersonMove.objects.create(
+            person=person,
+            from_grid_id=person.grid_id,
+            to_grid=grid,
+            moved_at=now,
+            reason=reason.strip(),
+            actor=actor,
+        )
+        audit.record(
+            "registry.person.move", actor=actor, target=person, data={"to": grid.code, "reason": reason}
+        )
+    person.refresh_from_db()
+    return person
+
+
+UNMASKABLE = {"document_number": ("document_enc", DOCUMENT), "phone": ("phone_enc", PHONE)}
+
+
+def may_unmask(user: Any, record: Any) -> bool:
+    """The grid's and the village's people who keep the record may read its numbers in full (with a reason)."""
+    q = subtree_q(user, REGISTRY_KEEPERS)
+    if q is None:
+        return True
+    return type(record)._default_manager.filter(q, pk=record.pk).exists()
+
+
+def do_unmask(record: Any, what: str, *, actor: Any, reason: str, ip: str | None = None) -> str:
+    """A masked number in full, for a keeper of the record who says why; the reading is on the audit record."""
+    if what not in UNMASKABLE or not hasattr(record, UNMASKABLE[what][0]):
+        raise Invalid(_("Only document numbers and phones are masked."), field="what")
+    if len(reason.strip()) < UNMASK_REASON_MIN:
+        raise Invalid(_("Say why you need the full number."), field="reason")
+    if not may_unmask(actor, record):
+        raise NotAllowed(_("Only the people who keep this record may read its numbers in full."))
+    column, purpose = UNMASKABLE[what]
+    value = decrypt_text(getattr(record, column), purpose)
+    audit.atomic_record(
+        "registry.unmask",
+        actor=actor,
+        target=record,
+        data={"what": what, "reason": reason.strip()},
+        ip=ip,
+    )
+    return value
+
+
+def do_set_component_state(component: Component, state: str, *, actor: Any, reason: str = "") -> Component:
+    """A component found damaged, missing or blocked (by an inspection, a report), or repaired: its state,
+    the day it changed, and the audit record. Setting the state it already has changes nothing."""
+    if state not in ComponentState.values:
+        raise Invalid(_("Unknown component state."), field="state")
+    if component.state == state:
+        return component
+    now = timezone.now()
+    with transaction.atomic():
+        before = component.state
+        Component.objects.filter(pk=component.pk).update(state=state, updated_at=now)
+        audit.record(
+            "registry.component.state",
+            actor=actor,
+            target=component,
+            data={"component": component.object_id, "from": before, "to": state, "reason": reason[:200]},
+        )
+    component.state, component.updated_at = state, now
+    return component

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "registry"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("persons/", views.person_list, name="persons"),
+    path("persons/new/", views.person_new, name="person_new"),
+    path("persons/<int:pk>/", views.person_page, name="person"),
+    path("persons/<int:pk>/unmask/<str:what>/", views.person_unmask, name="unmask"),
+    path("households/", views.household_list, name="households"),
+    path("households/<int:pk>/", views.household_page, name="household"),
+    path("organisations/", views.organisation_list, name="organisations"),
+    path("components/", views.component_list, name="components"),
+]

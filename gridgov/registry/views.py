@@ -1,0 +1,519 @@
+"""The registry's pages (台账): the figures of the user's grids, the persons list with its search box, a
+person's page (masked numbers, shown in full one at a time with a reason, audited), the register form of the
+grid's keepers, households, organisations and components.
+
+Every read goes through `selectors` or `visible_to`; the register form and the "show" buttons call
+`services`. Nothing here decides what a person may be or who may read a number in full: the helpers at the top
+say only who reaches which grids, from the role assignments (no query beyond `held_roles`), so that pages and
+the API agree on what to offer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gridgov.accounts.scoping import grid_filter
+from gridgov.core.errors import Conflict, Invalid, NotAllowed
+from gridgov.core.scoping import get_visible_or_404, visible_to
+from gridgov.grids.models import Grid
+
+from . import selectors, services
+from .choices import KeyGroup
+from .forms import (
+    ComponentSearchForm,
+    HouseholdSearchForm,
+    OrganisationSearchForm,
+    PersonSearchForm,
+    RegisterForm,
+    UnmaskForm,
+)
+from .models import Component, Household, Organisation, Person, PersonMove
+from .scoping import reads_registry, sees_key_groups
+from .selectors import (
+    GRID_FIELDS,
+    Reach,
+    age_of,
+    component_items,
+    figures_of,
+    filter_grids,
+    grid_by_code,
+    home_grids,
+    keeper_grids,
+    keeper_reach,
+    key_groups_for,
+    ordered_groups,
+    organisation_q,
+    registry_reach,
+)
+
+PAGE_SIZE = 50
+# ------------------------------------------------------------------------------------------------- helpers
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _reader(request: HttpRequest) -> Any:
+    """The signed-in user when they read the registry; for anybody else it does not exist (404)."""
+    user: Any = request.user
+    if not reads_registry(user):
+        raise Http404
+    return user
+
+
+def _page(request: HttpRequest, template: str, ctx: dict[str, Any], status: int = 200) -> HttpResponse:
+    """A registry page: the register link for keepers, and never kept by browsers or proxies (people)."""
+    ctx.setdefault("may_register", bool(keeper_reach(request.user)))
+    response = render(request, template, ctx, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _before(data: QueryDict) -> int | None:
+    raw = (data.get("before") or "").strip()
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
+
+
+def _keyset(qs: QuerySet, before: int | None, limit: int = PAGE_SIZE) -> tuple[list[Any], bool]:
+    """A page of `qs` newest first, keyed on the id (no COUNT), and whether more follow."""
+    if before is not None:
+        qs = qs.filter(pk__lt=before)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def _more_query(data: QueryDict, rows: Sequence[Model], more: bool) -> str:
+    """The query string of the next page (the same filters, `before` the last row), or ""."""
+    if not more or not rows:
+        return ""
+    params = data.copy()
+    for key in ("before", "part", "csrfmiddlewaretoken"):
+        params.pop(key, None)
+    params["before"] = str(rows[-1].pk)
+    return params.urlencode()
+
+
+def _list_page(
+    request: HttpRequest, form: Any, d: dict[str, Any], rows: list[Any], more: bool, name: str
+) -> HttpResponse:
+    """A list page, or only its rows when htmx asks for more of them or for a new filter."""
+    ctx = {
+        "form": form,
+        "rows": rows,
+        "more": _more_query(request.GET, rows, more),
+        "filtered": any(d.get(k) for k in form.fields),
+        "continued": _before(request.GET) is not None,
+    }
+    if _is_htmx(request) and request.GET.get("part") == "rows":
+        return _page(request, f"registry/_{name}_rows.html", ctx)
+    return _page(request, f"registry/{name}s.html", ctx)
+
+
+@dataclass
+class PersonRow:
+    person: Person
+    age: int | None
+    key_groups: list[tuple[str, str]] | None  # (code, label); None: not the user's to see
+
+
+def person_rows(user: Any, persons: list[Person]) -> list[PersonRow]:
+    groups = key_groups_for(user, persons)
+    today = timezone.localdate()
+    labels = dict(KeyGroup.choices)
+    return [
+        PersonRow(
+            person=p,
+            age=age_of(p.birth_date, today),
+            key_groups=None if groups[p.pk] is None else [(g, str(labels[g])) for g in groups[p.pk] or []],
+        )
+        for p in persons
+    ]
+
+
+def _grid_filter_value(user: Any, code: str) -> tuple[Grid | None, bool]:
+    """The grid a list is filtered by, and whether the filter finds nothing at all (an unknown grid)."""
+    if not code:
+        return None, False
+    grid = grid_by_code(user, code)
+    return grid, grid is None
+
+
+# ------------------------------------------------------------------------------------------------- home
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """台账 home: the figures of the user's grid (or of `?grid=` inside it) and of each grid below it."""
+    user = _reader(request)
+    roots = home_grids(user)
+    wanted = request.GET.get("grid", "").strip()
+    if wanted:
+        grid = grid_by_code(user, wanted)
+        if grid is None or not registry_reach(user).covers(grid):
+            raise Http404
+    elif roots:
+        grid = roots[0]
+    else:
+        raise Http404
+    totals, children = figures_of(user, grid)
+    # Where the user is, from their own grid down (the grids above it are not theirs to open).
+    ids = [int(x) for x in grid.path.strip("/").split("/")]
+    reach = registry_reach(user)
+    above = [
+        g
+        for g in Grid.objects.filter(pk__in=ids[:-1]).only(*GRID_FIELDS).order_by("level")
+        if reach.covers(g)
+    ]
+    labels = KeyGroup.choices
+    ctx = {
+        "grid": grid,
+        "crumbs": above,
+        "roots": [g for g in roots if g.pk != grid.pk] if not wanted else [],
+        "totals": totals,
+        "children": children,
+        "key_group_labels": labels,
+        "key_group_totals": [(code, label, totals.key_groups.get(code, 0)) for code, label in labels],
+        "sees_key_groups": sees_key_groups(user),
+    }
+    return _page(request, "registry/home.html", ctx)
+
+
+# ------------------------------------------------------------------------------------------------- persons
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_list(request: HttpRequest) -> HttpResponse:
+    """The persons list. The search form posts (a phone or an ID number stays out of URLs and logs); a plain
+    GET takes the filters of a link (`?grid=`, `?residence=`…). htmx asks for the results, or for the next
+    rows (`part=rows`)."""
+    user = _reader(request)
+    data = request.POST if request.method == "POST" else request.GET
+    sees = sees_key_groups(user)
+    form = PersonSearchForm(data, grids=filter_grids(user), key_groups=sees)
+    form.is_valid()
+    grid, unknown = _grid_filter_value(user, form.value("grid"))
+    before = _before(data)
+    if unknown:
+        rows: list[Person] = []
+        more = False
+    else:
+        f = selectors.PersonFilter(
+            q=form.value("q"),
+            grid=grid,
+            residence=form.value("residence"),
+            key_group=form.value("key_group") if sees else "",
+            state=form.value("state"),
+        )
+        rows, more = selectors.persons(user, f, before=before, limit=PAGE_SIZE)
+    filtered = any(form.value(name) for name in form.fields)
+    next_query = _more_query(data, rows, more)
+    ctx = {
+        "form": form,
+        "rows": person_rows(user, rows),
+        "more": next_query,
+        "more_fields": list(QueryDict(next_query).items()),
+        "sees_key_groups": sees,
+        "filtered": filtered,
+        "continued": before is not None,
+    }
+    if _is_htmx(request):
+        template = (
+            "registry/_person_rows.html" if data.get("part") == "rows" else "registry/_person_results.html"
+        )
+        return _page(request, template, ctx)
+    return _page(request, "registry/persons.html", ctx)
+
+
+@dataclass
+class MemberRow:
+    person: Person
+    age: int | None
+
+
+def _person_context(user: Any, person: Person) -> dict[str, Any]:
+    moves = list(
+        visible_to(user, PersonMove)
+        .filter(person=person)
+        .select_related("from_grid", "to_grid")
+        .only(
+            "moved_at",
+            "reason",
+            "person_id",
+            "from_grid__code",
+            "from_grid__name",
+            "to_grid__code",
+            "to_grid__name",
+        )
+        .order_by("-moved_at", "-id")
+    )
+    members: list[MemberRow] = []
+    if person.household_id:
+        today = timezone.localdate()
+        members = [
+            MemberRow(m, age_of(m.birth_date, today))
+            for m in visible_to(user, Person)
+            .filter(household_id=person.household_id)
+            .exclude(pk=person.pk)
+            .defer("document_enc", "phone_enc")
+            .order_by("id")
+        ]
+    groups = None
+    if sees_key_groups(user, person):
+        labels = dict(KeyGroup.choices)
+        groups = [(g, labels[g]) for g in ordered_groups(selectors.key_groups_of(user, person))]
+    return {
+        "person": person,
+        "age": age_of(person.birth_date),
+        "moves": moves,
+        "members": members,
+        "key_groups": groups,
+        "may_unmask": services.may_unmask(user, person),
+        "unmask_form": UnmaskForm(),
+    }
+
+
+def _person(user: Any, pk: int) -> Person:
+    return get_visible_or_404(
+        user,
+        Person.objects.select_related("grid", "household").defer("grid__geometry"),
+        pk=pk,
+    )
+
+
+@login_required
+@require_GET
+def person_page(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _reader(request)
+    person = _person(user, pk)
+    return _page(request, "registry/person.html", _person_context(user, person))
+
+
+UNMASK_LABELS = {"document_number": "document", "phone": "phone"}
+
+
+@login_required
+@require_POST
+@never_cache
+def person_unmask(request: HttpRequest, pk: int, what: str) -> HttpResponse:
+    """One number of a person in full, for a keeper who says why (services.do_unmask audits it). htmx gets the
+    number's box; a plain form post gets the whole page with that number shown."""
+    user = _reader(request)
+    person = _person(user, pk)  # 404 outside the user's scope
+    if what not in UNMASK_LABELS:
+        raise Http404
+    if not services.may_unmask(user, person):
+        raise PermissionDenied  # sees the person, may not read their numbers in full
+    form = UnmaskForm(request.POST)
+    value, error, status = "", "", 200
+    if form.is_valid():
+        try:
+            value = services.do_unmask(
+                person, what, actor=user, reason=form.cleaned_data["reason"], ip=_ip(request)
+            )
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except Invalid as exc:
+            form.add_error("reason" if exc.field == "reason" else None, str(exc.message))
+    if form.errors:
+        status = 422
+        error = " ".join(str(e) for e in form.errors.get("reason", form.non_field_errors()))
+    box = {
+        "person": person,
+        "what": what,
+        "value": value,
+        "error": error,
+        "may_unmask": True,
+        "unmask_form": form if form.errors else UnmaskForm(),
+    }
+    if _is_htmx(request):
+        # htmx swaps 2xx answers only: the refusal is shown in the box itself.
+        return _page(request, "registry/_number.html", box)
+    ctx = _person_context(user, person)
+    ctx["shown"] = {what: value} if value else {}
+    ctx["errors"] = {what: error} if error else {}
+    return _page(request, "registry/person.html", ctx, status=status)
+
+
+def _register_problems(
+    user: Any, form: RegisterForm, keeper: Reach
+) -> tuple[services.PersonInput | None, list[services.Problem]]:
+    """The person of the form, and every problem with it: the registry's checks, and which grid and
+    household the keeper may name."""
+    d = form.cleaned_data
+    problems: list[services.Problem] = []
+    grid = grid_by_code(user, d.get("grid") or "")
+    if d.get("grid") and (grid is None or grid.level != 3 or not keeper.covers(grid)):
+        problems.append(services.Problem("grid", _("Choose one of your grids.")))
+        grid = None
+    household = None
+    number = (d.get("household") or "").strip()
+    if number:
+        household = visible_to(user, Household).filter(number=number).first()
+        if household is None:
+            problems.append(services.Problem("household", _("No household with this number in your grids.")))
+    data = services.PersonInput(
+        name=d.get("name") or "",
+        grid=grid,
+        document_kind=d.get("document_kind") or "",
+        document_number=d.get("document_number") or "",
+        name_mongolian=d.get("name_mongolian") or "",
+        gender=d.get("gender") or "",
+        ethnicity=d.get("ethnicity") or "",
+        birth_date=d.get("birth_date"),
+        phone=d.get("phone") or "",
+        household=household,
+        relation=d.get("relation") or "",
+        residence=d.get("residence") or "",
+        address=d.get("address") or "",
+        key_groups=list(d.get("key_groups") or []),
+    )
+    _cleaned, found = services.clean_person(data)
+    named = {p.field for p in problems}
+    problems += [p for p in found if p.field not in named]
+    return (None if problems else data), problems
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_new(request: HttpRequest) -> HttpResponse:
+    """The register form, for the grid's and the village's keepers only; anybody else is refused (403)."""
+    user = _reader(request)
+    keeper = keeper_reach(user)
+    if not keeper:
+        raise PermissionDenied
+    grids = keeper_grids(user)
+    if request.method == "GET":
+        initial = {"grid": grids[0].code} if len(grids) == 1 else {}
+        form = RegisterForm(initial=initial, grids=grids)
+        return _page(request, "registry/person_new.html", {"form": form})
+    form = RegisterForm(request.POST, grids=grids)
+    status = 422
+    if form.is_valid():
+        data, problems = _register_problems(user, form, keeper)
+        if data is not None:
+            try:
+                result = services.do_register_person(data, actor=user, reason=form.cleaned_data["reason"])
+            except (Invalid, Conflict) as exc:
+                problems = [services.Problem(exc.field, str(exc.message))]
+                status = exc.status
+            else:
+                if result.created:
+                    messages.success(request, _("Registered."))
+                elif result.moved:
+                    messages.success(
+                        request, _("Found in another grid and moved here; the record is updated.")
+                    )
+                else:
+                    messages.success(request, _("Already registered: the record is updated."))
+                return HttpResponseRedirect(reverse("registry:person", args=[result.person.pk]))
+        for p in problems:
+            form.add_error(p.field if p.field in form.fields else None, p.message)
+    return _page(request, "registry/person_new.html", {"form": form}, status=status)
+
+
+# ------------------------------------------------------------------------------------------------- households
+
+
+@login_required
+@require_GET
+def household_list(request: HttpRequest) -> HttpResponse:
+    user = _reader(request)
+    form = HouseholdSearchForm(request.GET, grids=filter_grids(user))
+    form.is_valid()
+    d = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    grid, unknown = _grid_filter_value(user, d.get("grid") or "")
+    rows: list[Household] = []
+    more = False
+    if not unknown:
+        qs = selectors.households(user, grid=grid, q=d.get("q") or "").select_related("grid")
+        rows, more = _keyset(qs.defer("grid__geometry"), _before(request.GET))
+    return _list_page(request, form, d, rows, more, "household")
+
+
+@login_required
+@require_GET
+def household_page(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _reader(request)
+    household = get_visible_or_404(
+        user, Household.objects.select_related("grid", "building").defer("grid__geometry"), pk=pk
+    )
+    people = list(
+        visible_to(user, Person).filter(household=household).defer("document_enc", "phone_enc").order_by("id")
+    )
+    ctx = {
+        "household": household,
+        "rows": person_rows(user, people),
+        "sees_key_groups": sees_key_groups(user),
+    }
+    return _page(request, "registry/household.html", ctx)
+
+
+# ------------------------------------------------------------------------------------------------- things
+
+
+@login_required
+@require_GET
+def organisation_list(request: HttpRequest) -> HttpResponse:
+    user = _reader(request)
+    form = OrganisationSearchForm(request.GET, grids=filter_grids(user))
+    form.is_valid()
+    d = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    grid, unknown = _grid_filter_value(user, d.get("grid") or "")
+    rows: list[Organisation] = []
+    more = False
+    if not unknown:
+        qs = visible_to(user, Organisation).filter(organisation_q(d.get("q") or ""))
+        if grid is not None:
+            qs = qs.filter(grid_filter(grid.path))
+        if d.get("kind"):
+            qs = qs.filter(kind=d["kind"])
+        if d.get("state"):
+            qs = qs.filter(state=d["state"])
+        qs = qs.select_related("grid").defer("grid__geometry", "phone_enc")
+        rows, more = _keyset(qs, _before(request.GET))
+    return _list_page(request, form, d, rows, more, "organisation")
+
+
+@login_required
+@require_GET
+def component_list(request: HttpRequest) -> HttpResponse:
+    user = _reader(request)
+    form = ComponentSearchForm(request.GET, grids=filter_grids(user), items=component_items(user))
+    form.is_valid()
+    d = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    grid, unknown = _grid_filter_value(user, d.get("grid") or "")
+    rows: list[Component] = []
+    more = False
+    if not unknown:
+        qs = visible_to(user, Component)
+        if grid is not None:
+            qs = qs.filter(grid_filter(grid.path))
+        if d.get("item"):
+            qs = qs.filter(item__code=d["item"])
+        if d.get("state"):
+            qs = qs.filter(state=d["state"])
+        qs = qs.select_related("grid", "item", "owner_department", "maintainer_department").defer(
+            "grid__geometry"
+        )
+        rows, more = _keyset(qs, _before(request.GET))
+    return _list_page(request, form, d, rows, more, "component")
