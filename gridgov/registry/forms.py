@@ -21,6 +21,7 @@ from .choices import (
     Residence,
 )
 from .codes import DocumentKind, Ethnicity, Gender
+from .imports import MAX_BYTES
 from .services import UNMASK_REASON_MIN
 
 EVERY = ("", _("all"))
@@ -181,3 +182,39 @@ class UnmaskForm(forms.Form):
             "min_length": _("Say why you need the full number, in a few words."),
         },
     )
+
+
+# The importer's own limit: a bigger file would be refused after its upload anyway.
+UPLOAD_MAX_BYTES = MAX_BYTES
+
+
+class PersonImportForm(forms.Form):
+    """A persons file in the template's columns; what is in it is the importer's to check."""
+
+    file = forms.FileField(
+        label=_("Persons file (.xlsx or .csv)"),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".xlsx,.csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
+            }
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "At most %(mb)s MB: the first sheet of a workbook, or a CSV file, in the template's columns."
+        ) % {"mb": UPLOAD_MAX_BYTES // 2**20}
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(
+                _(
+                    "The file is larger than %(mb)s MB: split it into smaller files, or import it with the command."
+                )
+                % {"mb": UPLOAD_MAX_BYTES // 2**20}
+            )
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise forms.ValidationError(_("Upload an Excel workbook (.xlsx) or a CSV file (.csv)."))
+        return upload

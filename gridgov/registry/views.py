@@ -30,16 +30,18 @@ from gridgov.core.errors import Conflict, Invalid, NotAllowed
 from gridgov.core.scoping import get_visible_or_404, visible_to
 from gridgov.grids.models import Grid
 
-from . import selectors, services
+from . import exports, selectors, services
 from .choices import KeyGroup
 from .forms import (
     ComponentSearchForm,
     HouseholdSearchForm,
     OrganisationSearchForm,
+    PersonImportForm,
     PersonSearchForm,
     RegisterForm,
     UnmaskForm,
 )
+from .imports import import_persons, may_import
 from .models import Component, Household, Organisation, Person, PersonMove
 from .scoping import reads_registry, sees_key_groups
 from .selectors import (
@@ -78,6 +80,7 @@ def _reader(request: HttpRequest) -> Any:
 def _page(request: HttpRequest, template: str, ctx: dict[str, Any], status: int = 200) -> HttpResponse:
     """A registry page: the register link for keepers, and never kept by browsers or proxies (people)."""
     ctx.setdefault("may_register", bool(keeper_reach(request.user)))
+    ctx.setdefault("may_import", may_import(request.user))
     response = render(request, template, ctx, status=status)
     response["Cache-Control"] = "private, no-store"
     return response
@@ -517,3 +520,78 @@ def component_list(request: HttpRequest) -> HttpResponse:
         )
         rows, more = _keyset(qs, _before(request.GET))
     return _list_page(request, form, d, rows, more, "component")
+
+
+# ------------------------------------------------------------------------------------------------- files
+
+CONTENT_TYPES = {"xlsx": exports.XLSX, "csv": exports.CSV}
+
+
+def _attachment(content: bytes, filename: str) -> HttpResponse:
+    fmt = filename.rsplit(".", 1)[-1]
+    response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _importer(request: HttpRequest) -> Any:
+    """A registry reader who may import persons; another reader is refused (403), anybody else finds nothing."""
+    user = _reader(request)
+    if not may_import(user):
+        raise PermissionDenied
+    return user
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_import(request: HttpRequest) -> HttpResponse:
+    """The persons template to download, and a file to upload: every row is checked, and either all are written
+    or none, with every bad cell named (the report never repeats a number of the file)."""
+    user = _importer(request)
+    if request.method == "GET":
+        return _page(request, "registry/import.html", {"form": PersonImportForm(), "tab": "import"})
+    form = PersonImportForm(request.POST, request.FILES)
+    report = None
+    status = 422
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        report = import_persons(upload.read(), upload.name, actor=user)
+        if report.ok:
+            status = 200
+            form = PersonImportForm()
+    ctx = {"form": form, "report": report, "tab": "import"}
+    return _page(request, "registry/import.html", ctx, status=status)
+
+
+@login_required
+@require_GET
+def person_template(request: HttpRequest, fmt: str) -> HttpResponse:
+    _importer(request)
+    try:
+        content, filename = exports.person_template(fmt)
+    except Invalid as exc:
+        raise Http404 from exc
+    return _attachment(content, filename)
+
+
+@login_required
+@require_GET
+def person_export(request: HttpRequest) -> HttpResponse:
+    """The persons the reader sees (`?grid=&residence=&key_group=`), numbers masked, watermarked, audited."""
+    user = _reader(request)
+    data = request.GET
+    try:
+        content, filename = exports.export_persons(
+            user,
+            data.get("fmt") or "xlsx",
+            grid=(data.get("grid") or "").strip() or None,
+            residence=data.get("residence") or None,
+            key_group=(data.get("key_group") or None) if sees_key_groups(user) else None,
+            ip=_ip(request),
+        )
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except Invalid as exc:
+        return HttpResponse(str(exc.message), status=400, content_type="text/plain; charset=utf-8")
+    return _attachment(content, filename)
