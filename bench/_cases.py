@@ -102,6 +102,8 @@ def demo_config(*, history: bool, small: bool = False) -> Any:
     config = DemoConfig.small() if small else DemoConfig()
     if not history and hasattr(config, "cases"):
         config = replace(config, cases=0)
+    # The case benches need no register (and bench/import_persons.py brings its own county of persons).
+    config = replace(config, persons=0, organisations=0, components=0, visits=0)
     return config
 
 

@@ -221,7 +221,9 @@ LOGGING = {
 SITE_TITLE = _("gridgov grid governance")
 
 # POSTs whose answer must be computed (and audited) every time: an Idempotency-Key never replays them.
-IDEMPOTENCY_NEVER_KEPT = [r"^/api/cases/[^/]+/reporter/unmask$"]
+# Answers that show personal data in full are never kept for a replay: each reading is asked for (and audited)
+# again.
+IDEMPOTENCY_NEVER_KEPT = [r"^/api/cases/[^/]+/reporter/unmask$", r"^/api/registry/persons/[^/]+/unmask$"]
 
 # Phone sign-in codes (gridgov.mobile.phone): validity, wrong tries, throttles against SMS flooding.
 MOBILE_CODE_MINUTES = 10

@@ -121,6 +121,12 @@ class DemoConfig:
     volunteers: int = 200
     # History: cases reported over the last six months (gridgov.demo.history), in every state.
     cases: int = 30_000
+    # The register (gridgov.demo.registry): persons imported as an office's file (0: no people, no party
+    # members, volunteers or mediators), organisations, components (部件) and the grid workers' visits.
+    persons: int = 40_000
+    organisations: int = 3_000
+    components: int = 5_000
+    visits: int = 400
     # Where the outline is centred; None: the middle of the bounding box.
     centre: tuple[float, float] | None = None
 
@@ -154,6 +160,10 @@ class DemoConfig:
             mediators=5,
             volunteers=4,
             cases=400,
+            persons=300,
+            organisations=40,
+            components=150,
+            visits=20,
             centre=(109.95, 40.28),
         )
 

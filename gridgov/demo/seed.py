@@ -31,6 +31,7 @@ from .config import DemoConfig
 from .county import CountyPlan, build_county
 from .history import HistoryReport, seed_history
 from .people import DEMO_ACCOUNTS, PeoplePlan, plan_people
+from .registry import RegistryReport, seed_registry
 
 # Shared by every demo account (printed by `gridgov demo`). It passes the password validators in settings.
 DEMO_PASSWORD = "Dalad-Grid-2026"  # noqa: S105 - a published demo password, refused in production
@@ -53,6 +54,7 @@ class SeedReport:
     plan: CountyPlan | None = None
     people: PeoplePlan | None = None
     history: HistoryReport | None = None
+    registry: RegistryReport | None = None
 
 
 def seed_demo(
@@ -154,7 +156,11 @@ def seed_demo(
         if config.cases:
             say(_("Writing %(count)d cases of the last six months…") % {"count": config.cases})
             history = seed_history(config)
-            lap("history", t)
+            t = lap("history", t)
+
+        registry = seed_registry(config, plan, actor=actor, say=say)
+        lap("registry", t)
+        say(registry.summary())
         audit.record(
             "demo.seed",
             actor=actor,
@@ -164,6 +170,9 @@ def seed_demo(
                 "users": len(users),
                 "assignments": len(assignments),
                 "cases": history.cases if history else 0,
+                "persons": registry.persons,
+                "organisations": registry.organisations,
+                "components": registry.components,
             },
         )
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
@@ -181,6 +190,7 @@ def seed_demo(
         plan=plan,
         people=people,
         history=history,
+        registry=registry,
     )
 
 

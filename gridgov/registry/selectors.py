@@ -27,7 +27,7 @@ from . import validators
 from .choices import KeyGroup
 from .codes import DocumentKind
 from .models import Component, Household, KeyGroupLabel, Organisation, Person
-from .scoping import REGISTRY_KEEPERS, REGISTRY_READERS, sees_key_groups
+from .scoping import REGISTRY_KEEPERS, REGISTRY_READERS, sees_key_groups, subtree_q
 from .services import document_index, key_group_index, key_group_of
 
 PAGE = 50
@@ -135,20 +135,24 @@ def grid_figures(user: Any, grid: Grid) -> list[Figures]:
     return [out[g.pk] for g in children]
 
 
+def _countable_labels(user: Any, grid: Grid) -> QuerySet[KeyGroupLabel]:
+    """The labels in `grid`'s subtree of the persons `user` may see, by the level ids the labels copy from their
+    person (kept equal by every move): counting them needs no join to the persons."""
+    qs = KeyGroupLabel.objects.filter(grid_filter(grid.path))
+    if is_county_wide(user):
+        return qs
+    q = subtree_q(user, REGISTRY_READERS)
+    return qs if q is None else qs.filter(q)
+
+
 def key_group_counts(user: Any, grid: Grid) -> dict[int, dict[str, int]]:
     """{child grid id: {key group: people}} below `grid`: counts, never names, for any registry reader of the
     subtree (the people themselves only through `visible_to(user, KeyGroupLabel)`)."""
     if grid.level >= 3:
         return {}
     column = f"grid_l{grid.level + 1}_id"
-    # Counting goes through the persons the user may see, not the labels (which stop at the village).
-    people = visible_to(user, Person).filter(grid_filter(grid.path))
-    rows = (
-        KeyGroupLabel.objects.filter(grid_filter(grid.path), person__in=people)
-        .values(column, "group_index")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    # The readers' scope, not the labels' own (which stops at the village): counts reach every reader.
+    rows = _countable_labels(user, grid).values(column, "group_index").annotate(n=Count("id")).order_by()
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for r in rows:
         group = key_group_of(r["group_index"])
@@ -159,13 +163,7 @@ def key_group_counts(user: Any, grid: Grid) -> dict[int, dict[str, int]]:
 
 def key_group_totals(user: Any, grid: Grid) -> dict[str, int]:
     """The whole subtree's counts per key group, in the order of the list (any level, a grid too)."""
-    people = visible_to(user, Person).filter(grid_filter(grid.path))
-    rows = (
-        KeyGroupLabel.objects.filter(grid_filter(grid.path), person__in=people)
-        .values("group_index")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    rows = _countable_labels(user, grid).values("group_index").annotate(n=Count("id")).order_by()
     totals: dict[str, int] = dict.fromkeys(KeyGroup.values, 0)
     for r in rows:
         group = key_group_of(r["group_index"])

@@ -38,6 +38,7 @@ class Command(BaseCommand):
                 "grids": _("writing grids"),
                 "people": _("planning people"),
                 "users": _("writing people"),
+                "registry": _("register"),
             }
             parts = ", ".join(f"{stages.get(k, k)} {seconds:.1f} s" for k, seconds in report.timings.items())
             self.stdout.write(
@@ -52,4 +53,6 @@ class Command(BaseCommand):
                     "parts": parts,
                 }
             )
+            if report.registry is not None:
+                self.stdout.write(report.registry.summary())
             self.stdout.write(format_accounts(demo_accounts()))

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from gridgov.registry import forms
 from gridgov.registry import people as gen
@@ -160,7 +161,8 @@ def test_the_command_imports_a_file_and_fails_on_a_bad_one(office, people, tmp_p
     gen.write_csv(good, rows)
     out, err = io.StringIO(), io.StringIO()
 
-    call_command("import_persons", str(good), "--as", office.specialist.username, stdout=out, stderr=err)
+    with translation.override("en"):  # the command speaks the active language (Chinese by default)
+        call_command("import_persons", str(good), "--as", office.specialist.username, stdout=out, stderr=err)
 
     assert Person.objects.count() == 30
     assert "30 persons registered" in out.getvalue()
