@@ -14,6 +14,8 @@ from .errors import Refusal
 # Database ids: positive and within a signed 64-bit integer.
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# A grid code as a client names one (a filter, a form field): never a NUL, which PostgreSQL text cannot hold.
+GridCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\x00]*$")]
 
 
 def _no_null(schema: dict[str, Any]) -> None:

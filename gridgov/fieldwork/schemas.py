@@ -11,6 +11,7 @@ from ninja import Schema
 from pydantic import Field
 
 from gridgov.cases.schemas import Id, Latitude, Longitude, optional
+from gridgov.core.schemas import GridCode
 
 from .choices import TaskState, VisitPurpose
 
@@ -46,7 +47,7 @@ class EndIn(Schema):
 
 class PatrolListQuery(Schema):
     # Leave both out for the caller's own patrols; give either to see those of the grids one oversees.
-    grid: str | None = optional(max_length=32)  # a grid code: the patrols of its subtree
+    grid: GridCode | None = optional()  # a grid code: the patrols of its subtree
     day: dt.date | None = optional(ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31))  # started that day
 
 
@@ -103,7 +104,7 @@ class VisitIn(Schema):
 
 class VisitListQuery(Schema):
     # Leave both out for the caller's own visits; give either to see those of the grids one oversees.
-    grid: str | None = optional(max_length=32)  # a grid code: the visits of its subtree
+    grid: GridCode | None = optional()  # a grid code: the visits of its subtree
     day: dt.date | None = optional(ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31))  # made that day
 
 
@@ -154,7 +155,7 @@ class PlanIn(Schema):
 
     name: str = Field(min_length=1, max_length=100)
     item: str = Field(min_length=1, max_length=8)
-    grid: str = Field(min_length=1, max_length=32)
+    grid: GridCode
     every_days: int = Field(ge=1, le=3650)
     checklist: str
 
@@ -193,7 +194,7 @@ class TaskListQuery(Schema):
     state: TaskState | None = optional()
     # True: only the open tasks past their date; false: only those not past it.
     overdue: bool | None = optional()
-    grid: str | None = optional(max_length=32)  # a grid code: the tasks of its subtree
+    grid: GridCode | None = optional()  # a grid code: the tasks of its subtree
 
 
 class CompleteIn(Schema):

@@ -13,12 +13,11 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import Field
 
-from gridgov.core.schemas import optional
+from gridgov.core.schemas import GridCode, optional
 
 from .choices import ComponentState, KeyGroup, OrganisationKind, OrganisationState, PersonState, Residence
 from .codes import DocumentKind
 
-GridCode = Annotated[str, Field(min_length=1, max_length=32)]
 # Reasons are kept on the move history (200 characters) and on the audit record.
 Reason = Annotated[str, Field(max_length=200)]
 

@@ -155,14 +155,14 @@ def test_the_persons_list_links_to_the_export_with_its_filters(office):
 
 
 @pytest.mark.django_db
+@translation.override("en")  # the command speaks the active language (Chinese by default)
 def test_the_command_imports_a_file_and_fails_on_a_bad_one(office, people, tmp_path):
     rows = in_grid(office, people, 30)
     good = tmp_path / "good.csv"
     gen.write_csv(good, rows)
     out, err = io.StringIO(), io.StringIO()
 
-    with translation.override("en"):  # the command speaks the active language (Chinese by default)
-        call_command("import_persons", str(good), "--as", office.specialist.username, stdout=out, stderr=err)
+    call_command("import_persons", str(good), "--as", office.specialist.username, stdout=out, stderr=err)
 
     assert Person.objects.count() == 30
     assert "30 persons registered" in out.getvalue()
