@@ -43,7 +43,7 @@ from gridgov.core.scoping import visible_to
 
 from . import selectors, services, story
 from .choices import OPEN_STATES, Queue, ReporterKind, State
-from .errors import Duplicate
+from .errors import Duplicate, NotAllowed
 from .models import Assignment, Case, Evidence, Notification
 from .notify import render
 from .schemas import (
@@ -98,7 +98,7 @@ EXCERPT = 80
 
 
 def _refusal(message: str) -> dict[str, Any]:
-    return {"code": "not_allowed", "message": message, "field": "", "detail": message}
+    return error_body(NotAllowed(message))
 
 
 # ------------------------------------------------------------------------------------------------- shaping

@@ -242,8 +242,9 @@ def _read(item: UploadedFile | File | tuple[str, bytes], limit: int) -> tuple[st
 # -- checking ----------------------------------------------------------------------------------------------
 
 
-def check_files(files: Sequence[UploadedFile | tuple[str, bytes]]) -> list[CheckedFile]:
-    """Validate every file and make its public copy; raise `EvidenceError` on the first file refused.
+def check_files(files: Sequence[UploadedFile | tuple[str, bytes] | CheckedFile]) -> list[CheckedFile]:
+    """Validate every file and make its public copy; raise `EvidenceError` on the first file refused. A file
+    checked before (a failed inspection's photos, handed on to its case) is taken as it is.
 
     Nothing is stored here, so a refusal changes nothing."""
     items = list(files)
@@ -258,7 +259,10 @@ def check_files(files: Sequence[UploadedFile | tuple[str, bytes]]) -> list[Check
             name or _fallback_name(max_files + 1),
             max=max_files,
         )
-    return [_check_one(*_read(item, limit), number) for number, item in enumerate(items, start=1)]
+    return [
+        item if isinstance(item, CheckedFile) else _check_one(*_read(item, limit), number)
+        for number, item in enumerate(items, start=1)
+    ]
 
 
 def _fallback_name(number: int) -> str:

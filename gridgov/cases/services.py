@@ -348,9 +348,9 @@ def do_report(
         # a read. The same report sent again fails on the key's unique index instead (or finds its first
         # case among the duplicates, in `_intake`), or is refused by a check that has changed since (an item
         # withdrawn meanwhile): each answers with the first case.
-        existing = Case.objects.filter(idempotency_key=key).first() if key is not None else None
-        if existing is not None:
-            return _replay(existing, actor, report.reporter_phone)
+        replay = _replay_of(key, actor, report.reporter_phone)
+        if replay is not None:
+            return replay
         raise
 
 
@@ -369,12 +369,11 @@ def _intake(report: Report, key: str | None, *, actor: Any, ip: str | None, now:
 
     if item is not None and lon is not None and lat is not None and not report.force:
         candidates = find_duplicates(item.pk, lon, lat, now)
-        if candidates and key is not None:
-            # The same report sent again finds its first case among them: a replay answers with that case,
-            # not with an offer of it.
-            existing = Case.objects.filter(idempotency_key=key).first()
-            if existing is not None:
-                return _replay(existing, actor, report.reporter_phone)
+        # The same report sent again finds its first case among them: a replay answers with that case, not
+        # with an offer of it.
+        replay = _replay_of(key, actor, report.reporter_phone) if candidates else None
+        if replay is not None:
+            return replay
         if candidates:
             if report.channel in MACHINE_CHANNELS:
                 return do_me_too(candidates[0].case, actor=actor, channel=report.channel, ip=ip, now=now)
@@ -443,6 +442,12 @@ def _intake(report: Report, key: str | None, *, actor: Any, ip: str | None, now:
                 created_at=now,
             )
     return IntakeResult(case=case, created=True)
+
+
+def _replay_of(key: str | None, actor: Any, phone: str) -> IntakeResult | None:
+    """The first case of an idempotency key, answered again (None when the key is new)."""
+    existing = Case.objects.filter(idempotency_key=key).first() if key is not None else None
+    return _replay(existing, actor, phone) if existing is not None else None
 
 
 def _replay(case: Case, actor: Any, phone: str = "") -> IntakeResult:

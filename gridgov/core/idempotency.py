@@ -27,7 +27,9 @@ from django.utils.translation import gettext as _
 
 from . import housekeeping
 from .crypto import provider
+from .errors import Invalid
 from .models import IdempotentResponse
+from .schemas import error_body
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 80
@@ -37,8 +39,10 @@ NEVER_KEPT = [re.compile(p) for p in settings.IDEMPOTENCY_NEVER_KEPT]
 
 
 def _refusal(message: str) -> HttpResponse:
-    body = {"code": "invalid", "message": message, "field": "idempotency_key", "detail": message}
-    return HttpResponse(json.dumps(body), status=422, content_type="application/json")
+    refusal = Invalid(message, field="idempotency_key")
+    return HttpResponse(
+        json.dumps(error_body(refusal)), status=refusal.status, content_type="application/json"
+    )
 
 
 def _replay(kept: IdempotentResponse) -> HttpResponse:

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from .errors import Invalid
+from .schemas import error_body
+
 NUL = "\x00"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -39,6 +42,5 @@ class NulRefusalMiddleware:
             field = _nul_field(request)
             if field is not None:
                 message = _("%(field)s holds a character that cannot be stored (NUL).") % {"field": field}
-                body = {"code": "invalid", "message": message, "field": field, "detail": message}
-                return JsonResponse(body, status=422)
+                return JsonResponse(error_body(Invalid(message, field=field)), status=Invalid.status)
         return self.get_response(request)

@@ -57,7 +57,7 @@ from .schemas import (
     VisitPage,
     Worker,
 )
-from .scoping import reads_fieldwork, reads_patrols
+from .scoping import reads_fieldwork
 
 router = Router(tags=["fieldwork"])
 
@@ -142,7 +142,7 @@ def patrol_list(request: HttpRequest, filters: Query[PatrolListQuery], page: Que
     head their village, operators and leaders their subtree; a grid they do not oversee shows none. Paged by
     `before` (the `next_before` of the previous page)."""
     user: Any = request.user
-    if not reads_patrols(user):
+    if not reads_fieldwork(user):
         raise NotAllowed(_("Only grid staff, grid heads, operators and leaders see patrols."))
     return _page(selectors.patrols(user, grid=filters.grid, day=filters.day), page)
 

@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from gridgov.accounts.choices import Role
-from gridgov.accounts.scoping import held_roles, is_county_wide
+from gridgov.accounts.scoping import grid_filter, held_roles, is_county_wide
 from gridgov.core.scoping import register
 
 from .models import InspectionPlan, InspectionTask, Patrol, Visit
@@ -93,7 +93,7 @@ def plan_q(user: Any) -> Q | None:
         if h.role in PATROL_READERS:
             if h.grid_level == 0:
                 return None
-            q |= in_subtree_of_plan(h.grid_path)
+            q |= grid_filter(h.grid_path)  # a plan's grid may be of any level
             covering.update(_ancestors_and_self(h.grid_path))
         elif h.role in WORKER_ROLES:
             covering.update(_ancestors_and_self(h.grid_path))
@@ -102,25 +102,13 @@ def plan_q(user: Any) -> Q | None:
     return q
 
 
-def in_subtree_of_plan(path: str) -> Q:
-    """Plans made for a grid in the subtree at `path` (a plan's grid may be of any level)."""
-    ids = path.strip("/").split("/")
-    level = min(len(ids) - 1, 3)
-    if level == 0:
-        return Q()
-    return Q(**{f"grid_l{level}_id": int(ids[level])})
-
-
-def reads_patrols(user: Any) -> bool:
+def reads_fieldwork(user: Any) -> bool:
     """Whether the user holds a role that patrols or oversees patrols (anybody else is refused, not shown an
     empty list). The same people work with visits and inspections."""
     if is_county_wide(user):
         return True
     roles = PATROL_READERS | WORKER_ROLES
     return any(h.role in roles for h in held_roles(user))
-
-
-reads_fieldwork = reads_patrols
 
 
 def _filtered(q: Q | None, qs: models.QuerySet) -> models.QuerySet:

@@ -18,10 +18,9 @@ from gridgov.grids.models import Grid
 from .choices import TaskState
 from .errors import PatrolNotFound, TaskNotFound, VisitNotFound
 from .models import InspectionPlan, InspectionTask, Patrol, Visit
-from .scoping import in_subtree
+from .scoping import WORKER_ROLES, in_subtree
 
 # The roles held over a level-3 grid whose holders patrol it.
-PATROL_ROLES = (Role.GRID_SPECIALIST, Role.INFO_OFFICER)
 
 
 def patrol_grids(user: Any) -> list[Grid]:
@@ -30,7 +29,7 @@ def patrol_grids(user: Any) -> list[Grid]:
         return []
     return list(
         Grid.objects.current()
-        .filter(level=3, assignments__user=user, assignments__role__in=PATROL_ROLES)
+        .filter(level=3, assignments__user=user, assignments__role__in=WORKER_ROLES)
         .defer("geometry")
         .distinct()
         .order_by("code")
@@ -125,7 +124,7 @@ def grid_workers(grid_ids: list[int]) -> dict[int, list[int]]:
     for any number of grids."""
     rows = (
         RoleAssignment.objects.filter(
-            grid_id__in=grid_ids, role__in=PATROL_ROLES, user__is_active=True, grid__valid_to__isnull=True
+            grid_id__in=grid_ids, role__in=WORKER_ROLES, user__is_active=True, grid__valid_to__isnull=True
         )
         .values_list("grid_id", "role", "user_id", "id")
         .order_by("grid_id", "id")

@@ -40,6 +40,7 @@ from gridgov.cases.services import Report, do_report, wgs84_point
 from gridgov.catalog.models import Item, ItemKind
 from gridgov.catalog.selectors import active_item
 from gridgov.core import audit
+from gridgov.core.schemas import MAX_ID
 from gridgov.core.scoping import visible_to
 from gridgov.grids.coords import WGS84
 from gridgov.grids.locator import locate
@@ -405,7 +406,6 @@ logger = logging.getLogger(__name__)
 MAX_NOTE = 2000
 MAX_ANSWER_NOTE = 500
 MAX_ACCURACY_M = 100_000
-MAX_ID = 2**63 - 1
 
 
 def _uuid(value: Any, message: Any) -> uuid.UUID:
@@ -1029,7 +1029,7 @@ def _fault_report(
         address=component.location[:300],
         component_code=component.object_id,
         idempotency_key=f"inspection-{key}",
-        files=[(c.name, c.original) for c in checked],
+        files=list(checked),  # checked once: the case engine takes them as they are
         # One case per failed inspection, even beside an open report of the same kind nearby.
         force=True,
         **where,

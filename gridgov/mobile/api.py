@@ -32,7 +32,7 @@ from gridgov.cases.story import item_fields
 from gridgov.catalog.models import Item, Module
 from gridgov.catalog.selectors import active_item
 from gridgov.core.masking import mask_phone
-from gridgov.fieldwork.selectors import PATROL_ROLES  # the grid workers: patrols, self-handling, verifying
+from gridgov.fieldwork.scoping import WORKER_ROLES  # the grid workers: patrols, self-handling, verifying
 from gridgov.grids.models import Grid
 
 from . import phone
@@ -79,7 +79,7 @@ def _me(request: HttpRequest) -> Me:
         kind="staff" if staff else "resident",
         roles=sorted({h.role for h in held}),
         grids=[MyGrid(id=g.pk, code=g.code, name=g.name, level=g.level) for g in grids],
-        can_patrol=any(h.role in PATROL_ROLES for h in held),
+        can_patrol=any(h.role in WORKER_ROLES for h in held),
         language=user.language,
         privacy_notice=phone.PRIVACY_NOTICE_VERSION,
     )
@@ -111,10 +111,9 @@ def verify(request: HttpRequest, payload: Form[VerifyIn]):
 @router.post("/login", response={200: Me, **SIGN_IN_ERRORS}, auth=None, summary="Sign in with a password")
 def login(request: HttpRequest, payload: Form[LoginIn]):
     """Staff and residents with an account. The sign-in policy of the workbench applies (locked after
-    repeated failures); 422 names `password`."""
+    repeated failures); 422 names `password` (a NUL anywhere is refused before, naming its field:
+    core.middleware)."""
     _csrf(request)
-    if "\x00" in payload.username + payload.password:  # as Django's forms refuse it (and PostgreSQL would)
-        raise Invalid(_("The username or the password is wrong, or the account is locked."), field="password")
     user = auth.authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise Invalid(_("The username or the password is wrong, or the account is locked."), field="password")
@@ -179,7 +178,7 @@ def my_grid(request: HttpRequest):
     held = [h for h in held_roles(user) if h.grid_id and h.role != Role.RESIDENT]
     if not held:
         raise HttpError(403, "forbidden")
-    field_worker = any(h.role in PATROL_ROLES for h in held)
+    field_worker = any(h.role in WORKER_ROLES for h in held)
     grids = Grid.objects.filter(pk__in={h.grid_id for h in held}).order_by("code")
     where = None
     for h in held:

@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Form, Query, Router, Status
 
 from gridgov.accounts.scoping import grid_filter
-from gridgov.core.errors import Invalid
+from gridgov.core.errors import Invalid, NotAllowed
 from gridgov.core.schemas import READ_ERRORS, WRITE_ERRORS, Id, PageQuery
 from gridgov.core.scoping import get_visible_or_404, visible_to
 from gridgov.grids.models import Grid
@@ -208,10 +208,6 @@ def _keyset(qs: QuerySet, page: PageQuery) -> tuple[list[Any], bool, int | None]
     return rows, more, rows[-1].pk if more else None
 
 
-def _refusal(message: str) -> dict[str, Any]:
-    return {"code": "not_allowed", "message": message, "field": "", "detail": message}
-
-
 def _invalid(problems: list[services.Problem]) -> dict[str, Any]:
     """422 naming every bad field (the first one in `field` and `message`)."""
     first = problems[0]
@@ -281,7 +277,7 @@ def register(request: HttpRequest, payload: Form[PersonIn]):
     user: Any = request.user
     keeper = keeper_reach(user)
     if not keeper:
-        return Status(403, _refusal(_("Only the grid's and the village's keepers register people.")))
+        raise NotAllowed(_("Only the grid's and the village's keepers register people."))
     problems: list[services.Problem] = []
     grid = grid_by_code(user, payload.grid)
     if grid is None or grid.level != 3 or not keeper.covers(grid):
@@ -339,7 +335,7 @@ def move(request: HttpRequest, person_id: Id, payload: Form[MoveIn]):
     user: Any = request.user
     person = get_visible_or_404(user, _person_query(), pk=person_id)
     if not services.may_unmask(user, person):
-        return Status(403, _refusal(_("Only the people who keep this record may move it.")))
+        raise NotAllowed(_("Only the people who keep this record may move it."))
     grid = grid_by_code(user, payload.grid)
     if grid is None or not keeper_reach(user).covers(grid):
         raise Invalid(
@@ -549,7 +545,7 @@ def figures(request: HttpRequest, query: Query[FiguresQuery]):
         roots = home_grids(user)
         grid = roots[0] if roots else None
     if grid is None or not registry_reach(user).covers(grid):
-        return Status(404, _not_found())
+        raise Http404
     totals, children = figures_of(user, grid)
     return FiguresOut(
         grid=_grid(grid),
@@ -558,8 +554,3 @@ def figures(request: HttpRequest, query: Query[FiguresQuery]):
         children=[_figures(c) for c in children],
         key_group_labels=[Label(code=g, label=str(label)) for g, label in KeyGroup.choices],
     )
-
-
-def _not_found() -> dict[str, Any]:
-    message = _("Not found.")
-    return {"code": "not_found", "message": message, "field": "", "detail": message}

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Relation(models.TextChoices):
@@ -11,7 +12,7 @@ class Relation(models.TextChoices):
     SPOUSE = "spouse", _("spouse")
     SON = "son", _("son")
     DAUGHTER = "daughter", _("daughter")
-    PARENT = "parent", _("parent")
+    PARENT = "parent", pgettext_lazy("relation to the head of household", "parent")
     GRANDCHILD = "grandchild", _("grandchild")
     SIBLING = "sibling", _("sibling")
     OTHER = "other", _("other")

@@ -3,6 +3,7 @@ and exchanges with other government systems need no mapping. Labels are English 
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Gender(models.TextChoices):
@@ -46,7 +47,7 @@ class Ethnicity(models.TextChoices):
     NAXI = "27", _("Naxi")
     JINGPO = "28", _("Jingpo")
     KYRGYZ = "29", _("Kyrgyz")
-    TU = "30", _("Tu")
+    TU = "30", pgettext_lazy("ethnic group", "Tu")
     DAUR = "31", _("Daur")
     MULAO = "32", _("Mulao")
     QIANG = "33", _("Qiang")

@@ -43,11 +43,11 @@ from gridgov.accounts.importers import FORMULA_START, ImportFileError
 from gridgov.accounts.scoping import held_roles, is_county_wide
 from gridgov.core import audit
 from gridgov.core.crypto import provider
-from gridgov.core.personal import KEY_GROUP
+from gridgov.core.personal import KEY_GROUP, encrypt_text
 from gridgov.grids.models import Grid
 
 from . import validators
-from .choices import KeyGroup, PersonState, Relation, Residence, Source
+from .choices import KeyGroup, MoveKind, PersonState, Relation, Residence, Source
 from .codes import DocumentKind, Ethnicity, Gender
 from .models import Household, KeyGroupLabel, Person, PersonMove
 from .scoping import REGISTRY_KEEPERS
@@ -977,9 +977,8 @@ class _Writer:
         self.actor_id = getattr(actor, "pk", None)
         self.now = timezone.now()
         self.now_db = Person._meta.get_field("updated_at").get_db_prep_save(self.now, connection)
-        label = name.replace("\\", "/").rsplit("/", 1)[-1][:120]
-        self.registered_reason = (_("registered by the import of %(file)s") % {"file": label})[:200]
-        self.moved_reason = (_("moved by the import of %(file)s") % {"file": label})[:200]
+        # The move's kind says "a register was imported" in the reader's language; the file is its reason.
+        self.file_label = name.replace("\\", "/").rsplit("/", 1)[-1][:120]
         self.household_ids: dict[str, int] = {}
         self.person_ids: dict[str, int] = {}
 
@@ -1099,10 +1098,18 @@ class _Writer:
         ids = self.person_ids
         _insert(
             PersonMove,
-            ["person_id", "from_grid_id", "to_grid_id", "moved_at", "reason", "actor_id"],
+            ["person_id", "from_grid_id", "to_grid_id", "moved_at", "kind", "reason", "actor_id"],
             (
                 *(
-                    (ids[r.index], None, _grid_ids(r)[0], self.now_db, self.registered_reason, self.actor_id)
+                    (
+                        ids[r.index],
+                        None,
+                        _grid_ids(r)[0],
+                        self.now_db,
+                        MoveKind.IMPORTED,
+                        self.file_label,
+                        self.actor_id,
+                    )
                     for r in new
                 ),
                 *(
@@ -1111,7 +1118,8 @@ class _Writer:
                         people[r.index][1],
                         _grid_ids(r)[0],
                         self.now_db,
-                        self.moved_reason,
+                        MoveKind.IMPORTED,
+                        self.file_label,
                         self.actor_id,
                     )
                     for r in moved
@@ -1135,14 +1143,13 @@ class _Writer:
             have.update(
                 KeyGroupLabel.objects.filter(person_id__in=chunk).values_list("person_id", "group_index")
             )
-        crypto = provider()
         _insert(
             KeyGroupLabel,
             ["person_id", "group_enc", "group_index", "grid_l1_id", "grid_l2_id", "grid_l3_id", "created_at"],
             (
                 (
                     ids[r.index],
-                    crypto.encrypt(g.encode(), KEY_GROUP),
+                    encrypt_text(g, KEY_GROUP),
                     indexes[g],
                     *_grid_ids(r)[1:],
                     self.now_db,

@@ -99,7 +99,7 @@ def key_groups_of(user: Any, person: Person) -> list[str]:
 
 
 def _children(grid: Grid) -> list[Grid]:
-    return list(Grid.objects.current().filter(parent=grid).order_by("code"))
+    return list(Grid.objects.current().filter(parent=grid).only(*GRID_FIELDS).order_by("code"))
 
 
 def grid_figures(user: Any, grid: Grid) -> list[Figures]:

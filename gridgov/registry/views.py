@@ -260,6 +260,7 @@ def _person_context(user: Any, person: Person) -> dict[str, Any]:
         .select_related("from_grid", "to_grid")
         .only(
             "moved_at",
+            "kind",
             "reason",
             "person_id",
             "from_grid__code",
