@@ -68,10 +68,10 @@ from gridgov.registry.models import (
     PersonRole,
 )
 from gridgov.registry.services import key_group_index
-from gridgov.registry.validators import credit_check_char, make_component_id
+from gridgov.registry.validators import CREDIT_CODE_CHARSET, credit_check_char, make_component_id
 
 from .config import DemoConfig
-from .county import COUNTY_CODE, COUNTY_NAME, CountyPlan, PlannedGrid
+from .county import COUNTY_CODE, COUNTY_NAME, CountyPlan, PlannedGrid, largest_remainder
 from .names import person_name
 
 IMPORT_FILE = "达拉特旗实有人口台账.csv"
@@ -321,7 +321,6 @@ KIND_SHARES = {
 }
 # GB 11714 (组织机构代码): the weights of the first eight characters of the nine.
 ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-ORG_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # the credit code's alphabet
 
 
 def org_code(body8: str) -> str:
@@ -336,7 +335,7 @@ def credit_code(authority_type: str, rng: random.Random) -> str:
     92 individual business, 93 farmers' cooperative, 12 public institution, 51 association, 52 private
     non-enterprise unit, 53 foundation), 150621, the organisation code and the check character."""
     if authority_type.startswith("9"):
-        body = "MA" + "".join(rng.choice(ORG_CODE_CHARS) for _ in range(6))
+        body = "MA" + "".join(rng.choice(CREDIT_CODE_CHARSET) for _ in range(6))
     else:
         body = "".join(rng.choice("0123456789") for _ in range(8))
     first17 = f"{authority_type}{COUNTY_CODE}{org_code(body)}"
@@ -385,8 +384,13 @@ def plan_organisations(config: DemoConfig, plan: CountyPlan) -> list[PlannedOrga
         OrganisationKind.SOCIAL: hh * np.where(urban, 0.3, 0.08) + special["school"] * 20,
         OrganisationKind.INSTITUTION: hh * 0.05 + special["school"] * 60,
     }
-    shares = people._split(config.organisations, np.array(list(KIND_SHARES.values())))
-    counts = dict(zip(KIND_SHARES, [int(n) for n in shares], strict=True))
+    counts = dict(
+        zip(
+            KIND_SHARES,
+            largest_remainder(config.organisations, np.array(list(KIND_SHARES.values()))),
+            strict=True,
+        )
+    )
     taken_codes: set[str] = set()
     taken_names: set[str] = set()
     out: list[PlannedOrganisation] = []
@@ -528,10 +532,10 @@ def plan_components(
     for b in buildings:
         in_grid[b.grid].append(b)
     total = sum(k.weight for k in COMPONENT_KINDS)
-    counts = people._split(config.components, np.array([k.weight / total for k in COMPONENT_KINDS]))
+    counts = largest_remainder(config.components, np.array([k.weight / total for k in COMPONENT_KINDS]))
     today = timezone.localdate()
     out: list[PlannedComponent] = []
-    for kind, count in zip(COMPONENT_KINDS, counts.tolist(), strict=True):
+    for kind, count in zip(COMPONENT_KINDS, counts, strict=True):
         city = int(rng.binomial(count, kind.urban))
         picks = np.concatenate(
             [

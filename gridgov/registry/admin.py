@@ -58,7 +58,7 @@ class PlacedAdmin(RegistryAdmin):
         super().save_model(request, obj, form, change)
 
 
-class PersonMoveInline(DutyInlineMixin, ReadOnlyAdminMixin, admin.TabularInline):
+class PersonMoveInline(ReadOnlyAdminMixin, DutyInlineMixin, admin.TabularInline):
     model = PersonMove
     duties = DUTIES
     extra = 0
@@ -76,7 +76,7 @@ class PersonMoveInline(DutyInlineMixin, ReadOnlyAdminMixin, admin.TabularInline)
         )
 
 
-class PersonRoleInline(DutyInlineMixin, ReadOnlyAdminMixin, admin.TabularInline):
+class PersonRoleInline(ReadOnlyAdminMixin, DutyInlineMixin, admin.TabularInline):
     model = PersonRole
     duties = DUTIES
     extra = 0

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .validators import ID_CHECK_CHARS, ID_WEIGHTS
+
 # -- the template --------------------------------------------------------------------------------------------
 HOUSEHOLD_NUMBER = "户号"
 RELATION = "与户主关系"
@@ -124,15 +126,6 @@ ETHNIC_SHARES: dict[str, float] = {
 
 # Birth dates and ages are counted back from this day, not from today, so that a seed always gives the same file.
 REFERENCE_DATE = date(2026, 1, 1)
-
-# GB 11643-1999: weights of the first 17 characters, and the check character for each remainder mod 11.
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK_CHARS = "10X98765432"
-
-
-def _check_char(first17: str) -> str:
-    """The GB 11643-1999 check character of the first 17 digits of an ID number."""
-    return ID_CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 class Problem(StrEnum):
@@ -745,7 +738,7 @@ def _addresses(r: random.Random, grid: Grid, count: int, county: str) -> list[st
 
 
 def _id_check_chars(first17: np.ndarray) -> np.ndarray:
-    """Vectorised `_check_char` over an (n, 17) array of digits."""
+    """Vectorised `validators.id_check_char` over an (n, 17) array of digits."""
     return np.frombuffer(ID_CHECK_CHARS.encode(), dtype="S1")[(first17 @ np.array(ID_WEIGHTS)) % 11]
 
 

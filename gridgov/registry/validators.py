@@ -63,8 +63,8 @@ def _passes(check: Callable[[str], str], value: str) -> bool:
 
 # ISO 7064 MOD 11-2: weight of position i (1-based) is 2^(18-i) mod 11; the check character makes the weighted
 # sum of all 18 characters ≡ 1 (mod 11), with X standing for 10.
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK_CHARS = "10X98765432"
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
 _ID_BODY = re.compile(r"[0-9]{17}")
 _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 _FIRST_GENERATION = re.compile(r"[0-9]{15}")
@@ -80,7 +80,7 @@ def id_check_char(first17: str) -> str:
     """The 18th character of the ID number whose first 17 digits are given."""
     if not _ID_BODY.fullmatch(first17):
         raise ValueError(f"17 ASCII digits expected, not {first17!r}")
-    return _ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+    return ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 def _id_birth_date(number: str, earliest_year: int) -> dt.date:

@@ -17,11 +17,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.contrib import admin as django_admin
+from django.test import Client, RequestFactory
 
 from gridgov.accounts.models import RoleAssignment
+from gridgov.registry.admin import PersonMoveInline, PersonRoleInline
 from gridgov.registry.choices import KeyGroup
-from gridgov.registry.models import Component, Household, Organisation
+from gridgov.registry.models import Component, Household, Organisation, Person
 from gridgov.registry.services import PersonInput, do_register_person
 from gridgov.registry.validators import id_check_char
 
@@ -278,3 +280,13 @@ def test_the_registry_admin_belongs_to_the_system_administrator(scene, make_user
         assert client_for(user).get(url).status_code in (302, 403), user
     # A person is read here, never added or changed (the services do that).
     assert client_for(scene.admin).get("/admin/registry/person/add/").status_code == 403
+    # Nor are a person's moves and roles, listed on their page: those are history and services' work too.
+    request = RequestFactory().get(url)
+    request.user = scene.admin
+    person = next(iter(scene.persons.values()))
+    for inline in (PersonMoveInline, PersonRoleInline):
+        shown = inline(Person, django_admin.site)
+        assert shown.has_view_permission(request), inline
+        assert not shown.has_add_permission(request, person), inline
+        assert not shown.has_change_permission(request, person), inline
+        assert not shown.has_delete_permission(request, person), inline
