@@ -24,6 +24,7 @@ urlpatterns = [
     path("cases/", include("gridgov.cases.urls")),
     path("catalog/", include("gridgov.catalog.urls")),
     path("registry/", include("gridgov.registry.urls")),
+    path("fieldwork/", include("gridgov.fieldwork.urls")),
     path("m/", include("gridgov.mobile.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

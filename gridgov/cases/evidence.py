@@ -18,7 +18,8 @@ Every accepted file gives two copies:
 
 `check_files` validates a whole upload before anything is written; `store` then writes both copies through
 Django's storage API (filesystem by default, S3-compatible by configuration) under random names and creates
-the `Evidence` rows. Errors are `EvidenceError`s: field "evidence", a translated message naming the file."""
+the `Evidence` rows (`store_files` does the same for any model of such files). Errors are `EvidenceError`s:
+field "evidence", a translated message naming the file."""
 
 from __future__ import annotations
 
@@ -28,16 +29,16 @@ import logging
 import struct
 import unicodedata
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import FileField
+from django.db.models import FileField, Model
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -703,17 +704,43 @@ def store(
     event: CaseEvent | None = None,
     now: datetime | None = None,
 ) -> list[Evidence]:
-    """Write both copies of every checked file and create the `Evidence` rows; call inside a transaction.
+    """Write both copies of every checked file and create the `Evidence` rows; call inside a transaction."""
+    if phase not in EvidencePhase.values:
+        raise ValueError(f"unknown evidence phase {phase!r}")
+    return store_files(
+        Evidence,
+        checked,
+        now=now or timezone.now(),
+        fields=lambda item: {
+            "case": case,
+            "event": event,
+            "phase": phase,
+            "kind": item.kind,
+            "uploaded_by": actor,
+        },
+    )
+
+
+_Stored = TypeVar("_Stored", bound=Model)
+
+
+def store_files(
+    model: type[_Stored],
+    checked: Sequence[CheckedFile],
+    *,
+    now: datetime,
+    fields: Callable[[CheckedFile], dict[str, Any]],
+) -> list[_Stored]:
+    """Write both copies of every checked file into `model`'s `original` and `public` file fields and create one
+    row per file (its type, size, hash, name and time, and what `fields` gives for it); call inside a
+    transaction. Every model of such files (a case's evidence, fieldwork's photos) is stored this way.
 
     Files are written first: should a write or the insert fail, the files already written are deleted. (Should
     the caller's transaction roll back later, the files stay behind unreferenced; they are never served.)"""
-    if phase not in EvidencePhase.values:
-        raise ValueError(f"unknown evidence phase {phase!r}")
     if not checked:
         return []
-    now = now or timezone.now()
-    original_field = Evidence._meta.get_field("original")
-    public_field = Evidence._meta.get_field("public")
+    original_field = model._meta.get_field("original")
+    public_field = model._meta.get_field("public")
     assert isinstance(original_field, FileField) and isinstance(public_field, FileField)
     written: list[tuple[FileField, str]] = []
     try:
@@ -724,22 +751,18 @@ def store(
                 public_field, item.public, item.public_extension, item.public_content_type, now, written
             )
             rows.append(
-                Evidence(
-                    case=case,
-                    event=event,
-                    phase=phase,
-                    kind=item.kind,
+                model(
                     content_type=item.content_type,
                     size=item.size,
                     sha256=item.sha256,
                     name=item.name[:NAME_MAX_LENGTH],
                     original=original,
                     public=public,
-                    uploaded_by=actor,
                     created_at=now,
+                    **fields(item),
                 )
             )
-        return Evidence.objects.bulk_create(rows)
+        return model._default_manager.bulk_create(rows)
     except Exception:
         for file_field, name in written:
             try:

@@ -21,6 +21,7 @@ from gridgov.catalog.packaged import load_catalog_data
 from gridgov.catalog.selectors import active_item, lead_department_id, time_limit
 from gridgov.core import audit, outbox
 from gridgov.core.calendar import add_working_time, working_time_between
+from gridgov.core.errors import clean_text
 from gridgov.core.scoping import visible_to
 from gridgov.grids.coords import check_crs, to_wgs84
 from gridgov.grids.locator import get_locator
@@ -89,19 +90,9 @@ def normalise_phone(raw: str, field_name: str = "reporter_phone") -> str:
 
 
 def _clean_text(value: str | None, field_name: str, limit: int, *, required: bool) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise Invalid(
-            _("%(field)s is required.") % {"field": FIELD_LABELS.get(field_name, field_name)},
-            field=field_name,
-        )
-    if len(text) > limit:
-        raise Invalid(
-            _("%(field)s is too long: at most %(limit)d characters.")
-            % {"field": FIELD_LABELS.get(field_name, field_name), "limit": limit},
-            field=field_name,
-        )
-    return text
+    return clean_text(
+        value, field_name, limit, label=FIELD_LABELS.get(field_name, field_name), required=required
+    )
 
 
 def _limits(item: Item | None, stage: str, urgency: str) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class Refusal(Exception):
     status = 400
@@ -40,3 +42,19 @@ class Invalid(Refusal):
 
     status = 422
     code = "invalid"
+
+
+def clean_text(value: Any, field: str, limit: int, *, label: Any, required: bool = False) -> str:
+    """Free text from a client, trimmed, or `Invalid` naming the field by its translated `label`: missing when
+    required, longer than `limit`, or holding a NUL (PostgreSQL text cannot store one)."""
+    text = str(value or "").strip()
+    if required and not text:
+        raise Invalid(_("%(field)s is required.") % {"field": label}, field=field)
+    if "\x00" in text:
+        raise Invalid(_("%(field)s holds a character that cannot be stored.") % {"field": label}, field=field)
+    if len(text) > limit:
+        raise Invalid(
+            _("%(field)s is too long: at most %(limit)d characters.") % {"field": label, "limit": limit},
+            field=field,
+        )
+    return text

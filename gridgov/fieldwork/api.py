@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -80,18 +80,19 @@ def _out(patrol: Patrol) -> PatrolOut:
     )
 
 
+def _page_of(
+    qs: QuerySet[Any], column: str, page: PageQuery, *, descending: bool = True
+) -> tuple[list[Any], bool, int | None]:
+    """Keyset paging on `column` then id (`selectors.keyset`): the rows, `has_more`, and `next_before` (the id of
+    the last row, to pass as `before`)."""
+    rows, more = selectors.keyset(qs, column, before=page.before, limit=page.limit, descending=descending)
+    return rows, more, rows[-1].pk if more else None
+
+
 def _page(qs: QuerySet[Patrol], page: PageQuery) -> PatrolPage:
-    """Keyset paging, newest check-in first (ties by id): `before` is the id of the last patrol of the previous
-    page. No COUNT of the whole list; one row more tells `has_more`."""
-    if page.before is not None:
-        anchor = qs.filter(pk=page.before).values_list("started_at", flat=True).first()
-        if anchor is None:
-            return PatrolPage(items=[], has_more=False, next_before=None)
-        qs = qs.filter(Q(started_at__lt=anchor) | Q(started_at=anchor, pk__lt=page.before))
-    rows = list(qs.order_by("-started_at", "-id")[: page.limit + 1])
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return PatrolPage(items=[_out(p) for p in rows], has_more=more, next_before=rows[-1].pk if more else None)
+    """Newest check-in first (ties by id)."""
+    rows, more, next_before = _page_of(qs, "started_at", page)
+    return PatrolPage(items=[_out(p) for p in rows], has_more=more, next_before=next_before)
 
 
 @router.post(
@@ -178,28 +179,13 @@ def _visit_out(visit: Visit, photos: int) -> VisitOut:
     )
 
 
-def _with_visited(qs: QuerySet[Visit]) -> QuerySet[Visit]:
-    return qs.select_related("grid", "worker", "household", "person", "organisation").defer("grid__geometry")
-
-
 def _visit_page(qs: QuerySet[Visit], page: PageQuery) -> VisitPage:
-    """Keyset paging, newest visit first (ties by id), like the patrols'."""
-    if page.before is not None:
-        anchor = qs.filter(pk=page.before).values_list("visited_at", flat=True).first()
-        if anchor is None:
-            return VisitPage(items=[], has_more=False, next_before=None)
-        qs = qs.filter(Q(visited_at__lt=anchor) | Q(visited_at=anchor, pk__lt=page.before))
-    rows = list(
-        _with_visited(qs)
-        .annotate(photo_count=Count("photos"))
-        .order_by("-visited_at", "-id")[: page.limit + 1]
-    )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+    """Newest visit first (ties by id), like the patrols'."""
+    rows, more, next_before = _page_of(qs, "visited_at", page)
     return VisitPage(
-        items=[_visit_out(v, v.photo_count) for v in rows],  # type: ignore[attr-defined]
+        items=[_visit_out(v, v.photo_count) for v in rows],  # selectors.with_visited counts them
         has_more=more,
-        next_before=rows[-1].pk if more else None,
+        next_before=next_before,
     )
 
 
@@ -234,8 +220,7 @@ def record_visit(
         photos=photos or [],
         ip=_ip(request),
     )
-    visit = _with_visited(Visit.objects.filter(pk=result.visit.pk)).get()
-    return Status(201 if result.created else 200, _visit_out(visit, visit.photos.count()))
+    return Status(201 if result.created else 200, _visit_out(result.visit, result.photos))
 
 
 @router.get("/visits", response={200: VisitPage, **READ_ERRORS}, url_name="visit_list", summary="Visits")
@@ -256,8 +241,7 @@ def visit_list(request: HttpRequest, filters: Query[VisitListQuery], page: Query
 def visit_detail(request: HttpRequest, key: PatrolKey):
     """A visit the caller sees (their own, or one of the grids they oversee); any other answers 404."""
     visit = selectors.visit_for(request.user, key)
-    visit = _with_visited(Visit.objects.filter(pk=visit.pk)).get()
-    return _visit_out(visit, visit.photos.count())
+    return _visit_out(visit, visit.photo_count)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------- plans
@@ -285,15 +269,8 @@ def plan_list(request: HttpRequest, filters: Query[PlanListQuery], page: Query[P
     user: Any = request.user
     if not reads_fieldwork(user):
         raise NotAllowed(_("Only grid staff, grid heads, operators and leaders see inspection plans."))
-    qs = selectors.plans(user, active=filters.active)
-    if page.before is not None:
-        qs = qs.filter(pk__lt=page.before)
-    rows = list(qs.order_by("-id")[: page.limit + 1])
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return PlanPage(
-        items=[_plan_out(p) for p in rows], has_more=more, next_before=rows[-1].pk if more else None
-    )
+    rows, more, next_before = _page_of(selectors.plans(user, active=filters.active), "id", page)
+    return PlanPage(items=[_plan_out(p) for p in rows], has_more=more, next_before=next_before)
 
 
 @router.post(
@@ -315,22 +292,15 @@ def plan_create(request: HttpRequest, payload: Form[PlanIn]):
         checklist=payload.checklist,
         ip=_ip(request),
     )
-    return Status(201, _plan_out(InspectionPlan.objects.select_related("item", "grid").get(pk=plan.pk)))
+    return Status(201, _plan_out(plan))  # made with its class and grid: nothing to read again
 
 
 # ---------------------------------------------------------------------------------------------- tasks
 
 
-def _answered(task: InspectionTask) -> list[tuple[str, dict[str, str]]]:
-    """The answers in the plan's order (PostgreSQL's jsonb keeps no order of keys); checks taken out of the
-    plan since come last."""
-    order = {c["code"]: n for n, c in enumerate(task.plan.checklist)}
-    return sorted(task.result.items(), key=lambda pair: (order.get(pair[0], len(order)), pair[0]))
-
-
 def _task_out(task: InspectionTask, today: Any) -> TaskOut:
     plan, component = task.plan, task.component
-    answered = _answered(task)
+    answered = selectors.answered(task)
     if task.state == TaskState.OPEN:
         checklist = [Check(**c) for c in plan.checklist]
     else:
@@ -365,12 +335,6 @@ def _task_out(task: InspectionTask, today: Any) -> TaskOut:
     )
 
 
-def _with_relations(qs: QuerySet[InspectionTask]) -> QuerySet[InspectionTask]:
-    return qs.select_related("plan", "plan__item", "component", "grid", "worker", "done_by").defer(
-        "grid__geometry", "component__attributes"
-    )
-
-
 @router.get(
     "/tasks", response={200: TaskPage, **READ_ERRORS}, url_name="task_list", summary="Inspection tasks"
 )
@@ -386,17 +350,8 @@ def task_list(request: HttpRequest, filters: Query[TaskListQuery], page: Query[P
     qs = selectors.tasks(
         user, state=filters.state or TaskState.OPEN, overdue=filters.overdue, grid=filters.grid, today=today
     )
-    if page.before is not None:
-        anchor = qs.filter(pk=page.before).values_list("due_on", flat=True).first()
-        if anchor is None:
-            return TaskPage(items=[], has_more=False, next_before=None)
-        qs = qs.filter(Q(due_on__gt=anchor) | Q(due_on=anchor, pk__gt=page.before))
-    rows = list(_with_relations(qs)[: page.limit + 1])
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return TaskPage(
-        items=[_task_out(t, today) for t in rows], has_more=more, next_before=rows[-1].pk if more else None
-    )
+    rows, more, next_before = _page_of(qs, "due_on", page, descending=False)
+    return TaskPage(items=[_task_out(t, today) for t in rows], has_more=more, next_before=next_before)
 
 
 @router.post(
@@ -428,5 +383,4 @@ def task_complete(
         note=payload.note,
         ip=_ip(request),
     )
-    done = _with_relations(InspectionTask.objects.filter(pk=result.task.pk)).get()
-    return _task_out(done, timezone.localdate())
+    return _task_out(result.task, timezone.localdate())  # read once by the service, with its relations

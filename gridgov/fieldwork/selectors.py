@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from gridgov.accounts.choices import Role
@@ -19,8 +21,6 @@ from .choices import TaskState
 from .errors import PatrolNotFound, TaskNotFound, VisitNotFound
 from .models import InspectionPlan, InspectionTask, Patrol, Visit
 from .scoping import WORKER_ROLES, in_subtree
-
-# The roles held over a level-3 grid whose holders patrol it.
 
 
 def patrol_grids(user: Any) -> list[Grid]:
@@ -58,19 +58,54 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
+def keyset(
+    qs: QuerySet[Any], column: str, *, before: int | None, limit: int, descending: bool = True
+) -> tuple[list[Any], bool]:
+    """A page of `qs` ordered by `column` then id (newest first when `descending`), after the row of id `before`
+    (the last one of the previous page): no COUNT of the whole list, one row more tells whether more follow. A
+    `before` that is not in `qs` (gone, or out of scope) gives an empty page."""
+    if before is not None:
+        anchor = qs.filter(pk=before).values_list(column, flat=True).first()
+        if anchor is None:
+            return [], False
+        beyond = "lt" if descending else "gt"
+        qs = qs.filter(Q(**{f"{column}__{beyond}": anchor}) | Q(**{column: anchor, f"pk__{beyond}": before}))
+    order = (f"-{column}", "-id") if descending else (column, "id")
+    rows = list(qs.order_by(*order)[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def _in_days(qs: QuerySet[Any], column: str, since: dt.date | None, until: dt.date | None) -> QuerySet[Any]:
+    """Rows whose time `column` falls on the local days from `since` to `until` (both included)."""
+    if since is not None:
+        qs = qs.filter(**{f"{column}__gte": day_bounds(since)[0]})
+    if until is not None:
+        qs = qs.filter(**{f"{column}__lt": day_bounds(until)[1]})
+    return qs
+
+
+def visible_patrols(
+    user: Any,
+    *,
+    grid: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> QuerySet[Patrol]:
+    """The patrols the user sees (a worker's own; an overseer's subtree), of `grid`'s subtree (a grid they do not
+    see holds none), started on the local days from `since` to `until`."""
+    qs = visible_to(user, Patrol).select_related("grid", "user").defer("track", "grid__geometry")
+    if grid is not None:
+        subtree = _grid_subtree(user, grid)
+        qs = qs.filter(subtree) if subtree is not None else qs.none()
+    return _in_days(qs, "started_at", since, until)
+
+
 def patrols(user: Any, *, grid: str | None = None, day: dt.date | None = None) -> QuerySet[Patrol]:
     """Without a grid or a day: the user's own patrols. With them: the patrols the user sees in that grid's
     subtree (a grid they do not see holds none) and/or started on that local day."""
-    qs = visible_to(user, Patrol).select_related("grid", "user").defer("track", "grid__geometry")
     if grid is None and day is None:
-        return qs.filter(user=user)
-    if grid is not None:
-        found = visible_to(user, Grid.objects.current()).filter(code=grid.strip()).only("path").first()
-        qs = qs.filter(in_subtree(found.path)) if found is not None else qs.none()
-    if day is not None:
-        start, end = day_bounds(day)
-        qs = qs.filter(started_at__gte=start, started_at__lt=end)
-    return qs
+        return visible_patrols(user).filter(user=user)
+    return visible_patrols(user, grid=grid, since=day, until=day)
 
 
 def _grid_subtree(user: Any, code: str) -> Any:
@@ -82,19 +117,40 @@ def _grid_subtree(user: Any, code: str) -> Any:
 # ---------------------------------------------------------------------------------------------- visits
 
 
-def visits(user: Any, *, grid: str | None = None, day: dt.date | None = None) -> QuerySet[Visit]:
-    """Without a grid or a day: the user's own visits. With them: the visits the user sees in that grid's
-    subtree (a grid they do not see holds none) and/or made on that local day."""
-    qs = visible_to(user, Visit).select_related("grid", "worker").defer("grid__geometry")
-    if grid is None and day is None:
-        return qs.filter(worker=user)
+def with_visited(qs: QuerySet[Visit]) -> QuerySet[Visit]:
+    """Visits with their grid, worker and what was visited, and their number of photos (`photo_count`)."""
+    return (
+        qs.select_related("grid", "worker", "household", "person", "organisation")
+        .defer("grid__geometry")
+        .annotate(photo_count=Count("photos"))
+    )
+
+
+def visible_visits(
+    user: Any,
+    *,
+    grid: str | None = None,
+    household: int | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> QuerySet[Visit]:
+    """The visits the user sees (a worker's own; an overseer's subtree), of `grid`'s subtree (a grid they do not
+    see holds none), to one household (by id), made on the local days from `since` to `until`."""
+    qs = with_visited(visible_to(user, Visit))
     if grid is not None:
         subtree = _grid_subtree(user, grid)
         qs = qs.filter(subtree) if subtree is not None else qs.none()
-    if day is not None:
-        start, end = day_bounds(day)
-        qs = qs.filter(visited_at__gte=start, visited_at__lt=end)
-    return qs
+    if household is not None:
+        qs = qs.filter(household_id=household)
+    return _in_days(qs, "visited_at", since, until)
+
+
+def visits(user: Any, *, grid: str | None = None, day: dt.date | None = None) -> QuerySet[Visit]:
+    """Without a grid or a day: the user's own visits. With them: the visits the user sees in that grid's
+    subtree (a grid they do not see holds none) and/or made on that local day."""
+    if grid is None and day is None:
+        return visible_visits(user).filter(worker=user)
+    return visible_visits(user, grid=grid, since=day, until=day)
 
 
 def visit_for(user: Any, key: Any) -> Visit:
@@ -103,13 +159,7 @@ def visit_for(user: Any, key: Any) -> Visit:
         key = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
     except ValueError as exc:
         raise VisitNotFound from exc
-    visit = (
-        visible_to(user, Visit)
-        .select_related("grid", "worker")
-        .defer("grid__geometry")
-        .filter(key=key)
-        .first()
-    )
+    visit = with_visited(visible_to(user, Visit)).filter(key=key).first()
     if visit is None:
         raise VisitNotFound
     return visit
@@ -141,22 +191,33 @@ def grid_workers(grid_ids: list[int]) -> dict[int, list[int]]:
     return out
 
 
+TASK_RELATIONS = ("plan", "plan__item", "component", "grid", "worker", "done_by")
+
+
+def with_task_relations(qs: QuerySet[InspectionTask]) -> QuerySet[InspectionTask]:
+    """Tasks with their plan, class, component, grid and workers, as lists and pages show them."""
+    return qs.select_related(*TASK_RELATIONS).defer("grid__geometry", "component__attributes")
+
+
 def tasks(
     user: Any,
     *,
-    state: str | None = TaskState.OPEN,
+    state: str | Collection[str] | None = TaskState.OPEN,
     overdue: bool | None = None,
     grid: str | None = None,
+    item: str | None = None,
     today: dt.date | None = None,
 ) -> QuerySet[InspectionTask]:
     """The inspection tasks the user sees (a worker: theirs; an overseer: their subtree's), in the order of the
-    queue: by due date, so the overdue ones come first. `overdue` keeps only the open tasks past their date
-    (or, False, only those not past it)."""
+    queue: by due date, so the overdue ones come first. `state` is one state or several; `overdue` keeps only
+    the open tasks past their date (or, False, only those not past it); `item` the tasks of one class of
+    components (an item code)."""
     today = today or timezone.localdate()
-    qs = visible_to(user, InspectionTask).select_related("plan", "component", "grid", "worker")
-    qs = qs.defer("grid__geometry")
-    if state is not None:
+    qs = with_task_relations(visible_to(user, InspectionTask))
+    if isinstance(state, str):
         qs = qs.filter(state=state)
+    elif state is not None:
+        qs = qs.filter(state__in=sorted(state))
     if overdue is True:
         qs = qs.filter(state=TaskState.OPEN, due_on__lt=today)
     elif overdue is False:
@@ -164,21 +225,59 @@ def tasks(
     if grid is not None:
         subtree = _grid_subtree(user, grid)
         qs = qs.filter(subtree) if subtree is not None else qs.none()
+    if item:
+        qs = qs.filter(plan__item__code=item)
     return qs.order_by("due_on", "id")
 
 
 def task_for(user: Any, task_id: int) -> InspectionTask:
     """The task if the user sees it; anything else does not exist (404)."""
-    task = (
-        visible_to(user, InspectionTask)
-        .select_related("plan", "plan__item", "component", "grid", "worker")
-        .defer("grid__geometry")
-        .filter(pk=task_id)
-        .first()
-    )
+    task = with_task_relations(visible_to(user, InspectionTask)).filter(pk=task_id).first()
     if task is None:
         raise TaskNotFound
     return task
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the fieldwork home counts in the user's scope."""
+
+    open: int
+    due_this_week: int
+    overdue: int
+    visits_this_month: int
+    patrols_this_month: int
+
+
+def figures(user: Any, today: dt.date | None = None) -> Figures:
+    """The open inspection tasks the user sees, those due by the end of this week (Sunday) and those past their
+    date; the visits and patrols since the first of the month. Three queries."""
+    today = today or timezone.localdate()
+    week_end = today + dt.timedelta(days=6 - today.weekday())
+    month_start = day_bounds(today.replace(day=1))[0]
+    counts = (
+        visible_to(user, InspectionTask)
+        .filter(state=TaskState.OPEN)
+        .aggregate(
+            open=Count("id"),
+            due=Count("id", filter=Q(due_on__gte=today, due_on__lte=week_end)),
+            overdue=Count("id", filter=Q(due_on__lt=today)),
+        )
+    )
+    return Figures(
+        open=counts["open"],
+        due_this_week=counts["due"],
+        overdue=counts["overdue"],
+        visits_this_month=visible_to(user, Visit).filter(visited_at__gte=month_start).count(),
+        patrols_this_month=visible_to(user, Patrol).filter(started_at__gte=month_start).count(),
+    )
+
+
+def answered(task: InspectionTask) -> list[tuple[str, dict[str, str]]]:
+    """A task's answers in its plan's order (PostgreSQL's jsonb keeps no order of keys); checks taken out of the
+    plan since come last."""
+    order = {c["code"]: n for n, c in enumerate(task.plan.checklist)}
+    return sorted(task.result.items(), key=lambda pair: (order.get(pair[0], len(order)), pair[0]))
 
 
 def plans(user: Any, *, active: bool | None = None) -> QuerySet[InspectionPlan]:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -35,11 +34,12 @@ from gridgov.accounts.choices import Role
 from gridgov.accounts.scoping import grid_filter, held_roles
 from gridgov.cases.choices import Channel
 from gridgov.cases.duplicates import distance_m
-from gridgov.cases.evidence import CheckedFile, EvidenceError, check_files
+from gridgov.cases.evidence import CheckedFile, EvidenceError, check_files, store_files
 from gridgov.cases.services import Report, do_report, wgs84_point
 from gridgov.catalog.models import Item, ItemKind
 from gridgov.catalog.selectors import active_item
 from gridgov.core import audit
+from gridgov.core.errors import clean_text
 from gridgov.core.schemas import MAX_ID
 from gridgov.core.scoping import visible_to
 from gridgov.grids.coords import WGS84
@@ -51,9 +51,9 @@ from gridgov.registry.services import do_set_component_state
 
 from .choices import INSPECTED_STATES, Answer, TaskState, VisitPurpose
 from .errors import Conflict, Invalid, NotAllowed
-from .models import InspectionPlan, InspectionTask, Patrol, Photo, TaskPhoto, Visit, VisitPhoto
+from .models import InspectionPlan, InspectionTask, Patrol, TaskPhoto, Visit, VisitPhoto
 from .scoping import WORKER_ROLES
-from .selectors import grid_workers, own_patrol, patrol_grids
+from .selectors import grid_workers, own_patrol, patrol_grids, with_task_relations, with_visited
 
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SLACK = timedelta(minutes=5)
@@ -65,6 +65,12 @@ MAX_BATCH = 2000
 # A day's round at one fix every five seconds.
 MAX_TRACK = 20_000
 
+logger = logging.getLogger(__name__)
+
+MAX_NOTE = 2000
+MAX_ANSWER_NOTE = 500
+MAX_ACCURACY_M = 100_000
+
 
 @dataclass(frozen=True)
 class StartResult:
@@ -75,13 +81,14 @@ class StartResult:
 # ---------------------------------------------------------------------------------------------- input
 
 
-def _key(value: Any) -> uuid.UUID:
+def _uuid(value: Any, message: Any) -> uuid.UUID:
+    """The phone's key of a call (a UUID it made); `message` says whose key, for the refusal."""
     if isinstance(value, uuid.UUID):
         return value
     try:
         return uuid.UUID(str(value or "").strip())
     except ValueError as exc:
-        raise Invalid(_("The patrol's key must be a UUID made on the phone."), field="key") from exc
+        raise Invalid(message, field="key") from exc
 
 
 def _moment(value: Any, field: str) -> datetime:
@@ -108,6 +115,18 @@ def _not_in_future(moment: datetime, now: datetime, field: str) -> None:
         raise Invalid(_("This time lies in the future: check the phone's clock."), field=field)
 
 
+def _phone_moment(value: Any, now: datetime, field: str) -> datetime:
+    """A time the phone recorded: not in the future, and not older than an offline queue waits."""
+    moment = _moment(value, field)
+    _not_in_future(moment, now, field)
+    if moment < now - MAX_AGE:
+        raise Invalid(
+            _("This time is more than %(days)d days old: check the phone's clock.") % {"days": MAX_AGE.days},
+            field=field,
+        )
+    return moment
+
+
 def _place(lon: Any, lat: Any) -> tuple[float, float] | None:
     """A WGS-84 point (GPS), or None when the phone had no fix."""
     if lon is None and lat is None:
@@ -125,25 +144,25 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+def _decoded(value: Any, field: str, shape: Any) -> Any:
+    """A value the phone or a form sends as JSON text, decoded (already decoded values pass as they are); text
+    that is no JSON (NaN and Infinity included) is refused with `shape`, the message of what it must be."""
+    if not isinstance(value, str | bytes):
+        return value
+    try:
+        return json.loads(value, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(shape, field=field) from exc
+
+
 def parse_points(points: Any) -> list[list[float]]:
     """A batch of track points, as the phone sends it (a JSON text) or already decoded: each
     [lon, lat, epoch_ms, accuracy_m], every one later than the one before. Answers them normalised
     ([lon, lat, int epoch_ms, accuracy]); refuses the whole batch at the first bad point."""
-    if isinstance(points, str | bytes):
-        try:
-            points = json.loads(points, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError) as exc:
-            raise Invalid(
-                _(
-                    "The track must be a JSON list of points [longitude, latitude, time in ms, accuracy in m]."
-                ),
-                field="points",
-            ) from exc
+    shape = _("The track must be a JSON list of points [longitude, latitude, time in ms, accuracy in m].")
+    points = _decoded(points, "points", shape)
     if not isinstance(points, list | tuple):
-        raise Invalid(
-            _("The track must be a JSON list of points [longitude, latitude, time in ms, accuracy in m]."),
-            field="points",
-        )
+        raise Invalid(shape, field="points")
     if len(points) > MAX_BATCH:
         raise Invalid(
             _("Send at most %(limit)d points at a time.") % {"limit": MAX_BATCH},
@@ -202,12 +221,17 @@ def _length(points: list[list[float]]) -> float:
 # ---------------------------------------------------------------------------------------------- check-in
 
 
-def _grid_for(grids: list[Grid], place: tuple[float, float] | None) -> Grid:
-    """The worker's grid holding the point; else their first grid (a check-in just outside, or without a fix)."""
+def _worker_grid(grids: list[Grid], place: tuple[float, float] | None, records: Sequence[Any] = ()) -> Grid:
+    """The worker's grid holding the point; else the one of a record they visited; else their first grid (a
+    check-in just outside, or without a fix)."""
     if place is not None:
         where = locate(*place)
         for grid in grids:
             if grid.pk in (where.l3_id, where.grid_id):
+                return grid
+    for record in records:
+        for grid in grids:
+            if grid.pk == record.grid_id:
                 return grid
     return grids[0]
 
@@ -234,7 +258,7 @@ def do_start_patrol(
 ) -> StartResult:
     """Check in: a patrol of the worker's grid holding the point (else their first grid), started at `at` on
     the phone. The same key again answers the first patrol (`created` False) and changes nothing."""
-    key = _key(key)
+    key = _uuid(key, _("The patrol's key must be a UUID made on the phone."))
     existing = _existing(key)
     if existing is not None:
         return _replay(existing, user)
@@ -244,16 +268,9 @@ def do_start_patrol(
             _("Only grid specialists and information officers assigned to a current grid go on patrol.")
         )
     now = now or timezone.now()
-    started = _moment(at, "at")
-    _not_in_future(started, now, "at")
-    if started < now - MAX_AGE:
-        raise Invalid(
-            _("This check-in is more than %(days)d days old: check the phone's clock.")
-            % {"days": MAX_AGE.days},
-            field="at",
-        )
+    started = _phone_moment(at, now, "at")
     place = _place(lon, lat)
-    grid = _grid_for(grids, place)
+    grid = _worker_grid(grids, place)
     try:
         with transaction.atomic(durable=not connection.in_atomic_block):
             patrol = Patrol.objects.create(
@@ -399,48 +416,6 @@ def do_end_patrol(
     return _with_relations(current, patrol)
 
 
-# ---------------------------------------------------------------------------------------------- shared input
-
-logger = logging.getLogger(__name__)
-
-MAX_NOTE = 2000
-MAX_ANSWER_NOTE = 500
-MAX_ACCURACY_M = 100_000
-
-
-def _uuid(value: Any, message: Any) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value or "").strip())
-    except ValueError as exc:
-        raise Invalid(message, field="key") from exc
-
-
-def _phone_moment(value: Any, now: datetime, field: str) -> datetime:
-    """A time the phone recorded: not in the future, and not older than an offline queue waits."""
-    moment = _moment(value, field)
-    _not_in_future(moment, now, field)
-    if moment < now - MAX_AGE:
-        raise Invalid(
-            _("This time is more than %(days)d days old: check the phone's clock.") % {"days": MAX_AGE.days},
-            field=field,
-        )
-    return moment
-
-
-def _text(value: Any, field: str, limit: int) -> str:
-    text = str(value or "").strip()
-    if "\x00" in text:
-        raise Invalid(_("The text holds a character that cannot be stored."), field=field)
-    if len(text) > limit:
-        raise Invalid(
-            _("This text is longer than %(limit)d characters.") % {"limit": limit},
-            field=field,
-        )
-    return text
-
-
 def _photos(files: Sequence[Any]) -> list[CheckedFile]:
     """The photos checked by the case engine's rules (recognised by their content, a copy without metadata
     made); a video or anything else is refused, naming the file."""
@@ -459,70 +434,25 @@ def _photos(files: Sequence[Any]) -> list[CheckedFile]:
     return checked
 
 
-class _Content(ContentFile):
-    """Bytes with their content type (S3 storages use it for the object's Content-Type)."""
-
-    def __init__(self, data: bytes, content_type: str) -> None:
-        super().__init__(data)
-        self.content_type = content_type
-
-
-def _store_photos(model: type[Photo], checked: Sequence[CheckedFile], now: datetime, **parent: Any) -> None:
-    """Write both copies of every photo under random names and create their rows; call inside the transaction.
-    Should a write or the insert fail, the files already written are deleted."""
-    if not checked:
-        return
-    written: list[tuple[Any, str]] = []
-
-    def write(field_name: str, data: bytes, extension: str, content_type: str) -> str:
-        file_field: Any = model._meta.get_field(field_name)
-        directory = timezone.localtime(now).strftime(str(file_field.upload_to))
-        path = file_field.storage.generate_filename(f"{directory}{uuid.uuid4().hex}{extension}")
-        name = file_field.storage.save(path, _Content(data, content_type), max_length=file_field.max_length)
-        written.append((file_field, name))
-        return name
-
-    try:
-        rows = [
-            model(
-                content_type=item.content_type,
-                size=item.size,
-                sha256=item.sha256,
-                name=item.name[:120],
-                original=write("original", item.original, item.extension, item.content_type),
-                public=write("public", item.public, item.public_extension, item.public_content_type),
-                created_at=now,
-                **parent,
-            )
-            for item in checked
-        ]
-        model._default_manager.bulk_create(rows)
-    except Exception:
-        for file_field, name in written:
-            try:
-                file_field.storage.delete(name)
-            except Exception:
-                logger.warning("fieldwork: could not delete %s after a failed store", name, exc_info=True)
-        raise
-
-
 # ---------------------------------------------------------------------------------------------- visits
 
 
 @dataclass(frozen=True)
 class VisitResult:
+    # With its grid, worker and what was visited (no query more to show it).
     visit: Visit
     created: bool
+    photos: int
 
 
 def _existing_visit(key: uuid.UUID) -> Visit | None:
-    return Visit.objects.select_related("grid", "worker").defer("grid__geometry").filter(key=key).first()
+    return with_visited(Visit.objects.filter(key=key)).first()
 
 
 def _visit_replay(visit: Visit, actor: Any) -> VisitResult:
     if visit.worker_id != actor.pk:
         raise Conflict(_("This key belongs to another visit: make a new one."), field="key")
-    return VisitResult(visit=visit, created=False)
+    return VisitResult(visit=visit, created=False, photos=visit.photo_count)  # type: ignore[attr-defined]
 
 
 def _visited(model: type[models.Model], value: Any, user: Any, field: str, message: Any) -> Any:
@@ -539,20 +469,6 @@ def _visited(model: type[models.Model], value: Any, user: Any, field: str, messa
     if found is None:
         raise Invalid(message, field=field)
     return found
-
-
-def _visit_grid(grids: list[Grid], place: tuple[float, float] | None, records: list[Any]) -> Grid:
-    """The worker's grid holding the point; else the one of the visited record; else their first grid."""
-    if place is not None:
-        where = locate(*place)
-        for grid in grids:
-            if grid.pk in (where.l3_id, where.grid_id):
-                return grid
-    for record in records:
-        for grid in grids:
-            if grid.pk == record.grid_id:
-                return grid
-    return grids[0]
 
 
 def do_record_visit(
@@ -615,10 +531,10 @@ def do_record_visit(
             _("Say whom or where you visited: a household, a person, a place, or the phone's position."),
             field="household",
         )
-    text = _text(note, "note", MAX_NOTE)
+    text = clean_text(note, "note", MAX_NOTE, label=_("Note"))
     checked = _photos(photos)
     records = [r for r in (the_household, the_person, the_place) if r is not None]
-    grid = _visit_grid(grids, place, records)
+    grid = _worker_grid(grids, place, records)
     try:
         with transaction.atomic(durable=not connection.in_atomic_block):
             visit = Visit.objects.create(
@@ -638,7 +554,7 @@ def do_record_visit(
                 visited_at=visited_at,
                 created_at=now,
             )
-            _store_photos(VisitPhoto, checked, now, visit=visit)
+            store_files(VisitPhoto, checked, now=now, fields=lambda _item: {"visit": visit})
             audit.record(
                 "visit.record",
                 actor=actor,
@@ -663,7 +579,7 @@ def do_record_visit(
         if existing is None:
             raise
         return _visit_replay(existing, actor)
-    return VisitResult(visit=visit, created=True)
+    return VisitResult(visit=visit, created=True, photos=len(checked))
 
 
 # ---------------------------------------------------------------------------------------------- plans
@@ -684,11 +600,7 @@ def parse_checklist(value: Any) -> list[dict[str, str]]:
     """A checklist as the form sends it (a JSON text) or already decoded: 1 to 30 checks, each
     {"code": "pressure", "text": "压力表指针在绿区"} with a code unique in the list."""
     shape = _('The checklist must be a JSON list of checks, each {"code": …, "text": …}.')
-    if isinstance(value, str | bytes):
-        try:
-            value = json.loads(value, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError) as exc:
-            raise Invalid(shape, field="checklist") from exc
+    value = _decoded(value, "checklist", shape)
     if not isinstance(value, list | tuple):
         raise Invalid(shape, field="checklist")
     if not 1 <= len(value) <= MAX_CHECKS:
@@ -737,7 +649,7 @@ def do_create_plan(
     of `grid` (a grid code) every `every_days` days; its tasks appear at the next generation."""
     if not makes_plans(actor):
         raise NotAllowed(_("Only grid heads and the command centre's operators make inspection plans."))
-    title = _text(name, "name", 100)
+    title = clean_text(name, "name", 100, label=_("Name"))
     if not title:
         raise Invalid(_("Give the plan a name."), field="name")
     code = item.code if isinstance(item, Item) else str(item or "").strip()
@@ -932,11 +844,7 @@ def parse_answers(value: Any, checklist: list[dict[str, str]]) -> dict[str, dict
     """The answers to every check of the checklist, as a JSON object keyed by the checks' codes: "ok" or
     "not_ok", or {"answer": "not_ok", "note": "…"}. Answered as stored: with each check's text."""
     shape = _('The answers must be a JSON object: {"check code": "ok" or "not_ok", …}.')
-    if isinstance(value, str | bytes):
-        try:
-            value = json.loads(value, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError) as exc:
-            raise Invalid(shape, field="answers") from exc
+    value = _decoded(value, "answers", shape)
     if not isinstance(value, dict):
         raise Invalid(shape, field="answers")
     codes = {check["code"] for check in checklist}
@@ -981,11 +889,7 @@ def may_inspect(user: Any, task: InspectionTask) -> bool:
 
 
 def _completed(task_id: int) -> InspectionTask:
-    return (
-        InspectionTask.objects.select_related("plan", "plan__item", "component", "grid", "worker")
-        .defer("grid__geometry")
-        .get(pk=task_id)
-    )
+    return with_task_relations(InspectionTask.objects.filter(pk=task_id)).get()
 
 
 def _completion_replay(task: InspectionTask, actor: Any) -> Completion:
@@ -1066,7 +970,7 @@ def do_complete_task(
     done_at = _phone_moment(at, now, "at") if at not in (None, "") else now
     result = parse_answers(answers, task.plan.checklist)
     place = _place(lon, lat)
-    text = _text(note, "note", MAX_NOTE)
+    text = clean_text(note, "note", MAX_NOTE, label=_("Note"))
     checked = _photos(photos)
     failed = any(r["answer"] == Answer.NOT_OK for r in result.values())
     try:
@@ -1088,7 +992,7 @@ def do_complete_task(
                 if current.key == key:
                     return _completion_replay(current, actor)
                 raise Conflict(_("This inspection was already recorded."))
-            _store_photos(TaskPhoto, checked, now, task_id=task.pk)
+            store_files(TaskPhoto, checked, now=now, fields=lambda _item: {"task_id": task.pk})
             case_number = ""
             if failed:
                 intake = do_report(
