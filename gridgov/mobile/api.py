@@ -1,4 +1,5 @@
-"""The phone app's API: phone sign-in, who am I, the item picker, "already reported nearby?", my grid.
+"""The phone app's API: phone sign-in, who am I, the item picker, "already reported nearby?", my grid, and what
+the grid worker's fieldwork forms offer.
 
 Reports, my reports, a case's story and its actions go through the case API (/api/cases/), like every
 channel; this router holds only what the phone needs besides. Sign-in answers are not scoped (nobody is
@@ -32,13 +33,22 @@ from gridgov.cases.story import item_fields
 from gridgov.catalog.models import Item, Module
 from gridgov.catalog.selectors import active_item
 from gridgov.core.masking import mask_phone
-from gridgov.fieldwork.scoping import WORKER_ROLES  # the grid workers: patrols, self-handling, verifying
+from gridgov.fieldwork.choices import VisitPurpose
+from gridgov.fieldwork.scoping import (
+    WORKER_ROLES,  # the grid workers: patrols, self-handling, verifying
+    worker_grid_ids,
+)
 from gridgov.grids.models import Grid
+from gridgov.registry.choices import KeyGroup, Relation, Residence
+from gridgov.registry.codes import DocumentKind, Ethnicity, Gender
+from gridgov.registry.scoping import sees_key_groups
 
 from . import phone
 from .schemas import (
     CatalogOut,
+    Choice,
     CodeSent,
+    FieldworkOut,
     GridOut,
     GridShape,
     ItemOut,
@@ -218,4 +228,33 @@ def my_grid(request: HttpRequest):
         ],
         cases=cases,
         truncated=len(rows) > MAP_CASES,
+    )
+
+
+def _choices(choices: Any) -> list[Choice]:
+    return [Choice(code=str(code), name=str(name)) for code, name in choices.choices]
+
+
+@router.get(
+    "/fieldwork", response={200: FieldworkOut, **READ_ERRORS}, summary="What the fieldwork forms offer"
+)
+def fieldwork(request: HttpRequest):
+    """For grid workers (grid specialists and information officers of a level-3 grid; 403 for anybody else):
+    the purposes of a visit, the registry's code tables for registering a person (key groups only to those
+    who may name them), and the current grids where they work. The phone keeps it, so that its forms work
+    without a signal; the labels are in the caller's language."""
+    user: Any = request.user
+    grid_ids = worker_grid_ids(user)
+    if not grid_ids:
+        raise HttpError(403, "forbidden")
+    grids = Grid.objects.current().filter(pk__in=grid_ids).only("code", "name", "level").order_by("code")
+    return FieldworkOut(
+        purposes=_choices(VisitPurpose),
+        document_kinds=_choices(DocumentKind),
+        genders=_choices(Gender),
+        ethnicities=_choices(Ethnicity),
+        relations=_choices(Relation),
+        residences=_choices(Residence),
+        key_groups=_choices(KeyGroup) if sees_key_groups(user) else [],
+        grids=[MyGrid(id=g.pk, code=g.code, name=g.name, level=g.level) for g in grids],
     )

@@ -103,3 +103,26 @@ class GridOut(Schema):
     cases: list[MapCase]
     # More open cases than the map shows (the newest are shown).
     truncated: bool
+
+
+class Choice(Schema):
+    code: str
+    name: str
+
+
+class FieldworkOut(Schema):
+    """What the grid worker's fieldwork forms offer, kept on the phone for use without a signal."""
+
+    # Why a visit is made (走访).
+    purposes: list[Choice]
+    # The registry's code tables for registering a person: documents, GB/T 2261.1 genders, GB/T 3304
+    # ethnicities, relations to the head of the household, kinds of residence.
+    document_kinds: list[Choice]
+    genders: list[Choice]
+    ethnicities: list[Choice]
+    relations: list[Choice]
+    residences: list[Choice]
+    # Empty for those who may not name key groups.
+    key_groups: list[Choice]
+    # The current level-3 grids where the worker registers people and visits.
+    grids: list[MyGrid]

@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -39,6 +39,7 @@ MODULES = {
     "m/report": "mobile/report.js",
     "m/cases": "mobile/cases.js",
     "m/worker": "mobile/worker.js",
+    "m/fieldwork": "mobile/fieldwork.js",
 }
 STYLE = "mobile/app.css"
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
@@ -76,6 +77,9 @@ def words() -> dict[str, str]:
         "kind_patrol_track": _("Patrol track"),
         "kind_patrol_end": _("Patrol check-out"),
         "kind_record": _("Record"),
+        "kind_inspection": _("Inspection"),
+        "kind_visit": pgettext("a grid worker's visit (走访)", "Visit"),
+        "kind_register_person": _("Person registration"),
         "queued_n": _("%(n)s waiting to be sent"),
         "queue_empty": _("Nothing waits to be sent."),
         "case_n": _("Case %(number)s"),
@@ -131,6 +135,29 @@ def words() -> dict[str, str]:
         "gave_up": _("The server could not take it after %(n)s tries. Retry later, or delete it."),
         "waiting_for": _("Waiting until this is sent: %(what)s"),
         "next_try": _("Next try at %(at)s"),
+        # Fieldwork: inspections, visits, registering a person.
+        "overdue": _("Overdue"),
+        "due_on": _("Due %(date)s"),
+        "no_inspections": _("No inspection is due in your grids."),
+        "inspections_n": _("%(n)s to inspect, %(late)s overdue"),
+        "need_answer": _("Answer this check: pass or fail."),
+        "inspected_ok": _("Inspected: everything in order."),
+        "fault_case": _("Faults found: case %(number)s was opened."),
+        "visit_recorded": _("Visit recorded (%(at)s)."),
+        "registered_as": _("Registered: %(name)s, %(document)s."),
+        "registered_again": _(
+            "Already on the register: %(name)s, %(document)s. The record was brought up to date."
+        ),
+        "members_n": _("%(n)s people"),
+        "no_households": _("No household found."),
+        "no_places": _("No place found."),
+        "visit_here": _("Here (no household or place)"),
+        "id_length": _("An ID number has 18 characters: digits, and X as the last one."),
+        # The server's words for the same mistake (registry.validators).
+        "id_check_digit": _("The check digit does not match: the ID number has a typing error."),
+        "need_name": _("Enter the name."),
+        "need_grid": _("Choose one of your grids."),
+        "waits_for_sending": _("This inspection is on the phone and waits to be sent."),
     }
 
 

@@ -46,5 +46,5 @@ def test_the_mobile_api_keeps_to_its_document(grid_world):
             strategy_for,
             fuzz.session_of(grid_world.specialist),
         )
-    assert count == 7
+    assert count == 8  # with GET /api/mobile/fieldwork
     assert not failures, fuzz.report(failures)

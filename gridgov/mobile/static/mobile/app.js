@@ -1,5 +1,6 @@
 /* gridgov phone app: start, routes (#/report, #/mine, #/case/<number>, #/grid, #/tasks, #/patrol, #/queue,
-   #/signin), sign-in, the queue's page and badge. Residents and grid workers use the same app; the side shown
+   #/signin; the grid worker's fieldwork: #/field, #/inspections, #/inspection/<id>, #/visits, #/visit/<what>,
+   #/register, #/saved/<key>), sign-in, the queue's page and badge. Residents and grid workers use the same app; the side shown
    depends on /api/mobile/me (kept on the phone, so the app opens without a signal). */
 
 import {
@@ -13,6 +14,7 @@ import * as queue from "m/queue";
 import * as reportScreens from "m/report";
 import * as caseScreens from "m/cases";
 import * as worker from "m/worker";
+import * as fieldwork from "m/fieldwork";
 
 const view = document.getElementById("view");
 const banner = document.getElementById("banner");
@@ -95,10 +97,11 @@ function warm() {
   if (!session.me || !navigator.onLine) return;
   kept("catalog", "/api/mobile/catalog").catch(() => {});
   if (isStaff()) kept("grid", "/api/mobile/grid").catch(() => {});
+  if (session.me.can_patrol) fieldwork.warm();
 }
 
 // What the phone kept for the person signed in (the catalog is everybody's).
-const PERSONAL = ["me", "grid", "mine", "patrols", "patrol"];
+const PERSONAL = ["me", "grid", "mine", "patrols", "patrol", ...fieldwork.KEPT];
 
 /** Forget the person: their copies here and the service worker's answers. One more generation first, so that
     an answer asked for them and still on its way is not kept after (core.kept, sw.js). */
@@ -214,6 +217,13 @@ const ROUTES = {
   grid: [worker.grid, "staff"],
   tasks: [worker.tasks, "staff"],
   patrol: [worker.patrol, "staff"],
+  field: [fieldwork.hub, "worker"],
+  inspections: [fieldwork.inspections, "worker"],
+  inspection: [fieldwork.inspection, "worker"],
+  visits: [fieldwork.visits, "worker"],
+  visit: [fieldwork.visit, "worker"],
+  register: [fieldwork.register, "worker"],
+  saved: [fieldwork.saved, "worker"],
 };
 
 export function go(name, arg = "") {
@@ -255,7 +265,7 @@ async function route() {
   if (name === "signin") return mount(signinScreen());
   if (name === "queue") return mount(queueScreen());
   const target = ROUTES[name];
-  if (!target || (target[1] === "staff" && !isStaff())) return go(home());
+  if (!target || (target[1] === "staff" && !isStaff()) || (target[1] === "worker" && !session.me.can_patrol)) return go(home());
   const node = await target[0](decodeURIComponent(arg));
   if (ticket !== routing) return;
   mount(node);
@@ -379,7 +389,13 @@ function queueScreen() {
     out(row, "meta", meta.filter(Boolean).join(" · "));
     out(row, "error", record.state === "done" || parent ? "" : record.error);
     const number = resultLink(record);
-    if (number) {
+    const said = fieldwork.outcome(record);
+    if (said) {
+      const link = out(row, "result", said.text);
+      if (said.href) link.href = said.href;
+      else link.removeAttribute("href");
+      link.hidden = false;
+    } else if (number) {
       const link = out(row, "result", record.kind === "report" ? t("received_as", { number }) : t("case_n", { number }));
       link.href = `#/case/${encodeURIComponent(number)}`;
       link.hidden = false;
@@ -388,6 +404,10 @@ function queueScreen() {
     act("retry").hidden = record.state !== "failed";
     act("delete").hidden = !["failed", "needs_you", "waiting"].includes(record.state) || (record.state === "waiting" && navigator.onLine && record.attempts === 0 && !parent);
     act("force").hidden = record.state !== "needs_you";
+    $(row, '[data-list="errors"]').replaceChildren(...fieldwork.refusals(record).map((text) => h("li", { text })));
+    const fix = fieldwork.fixLink(record);
+    act("fix").hidden = !fix;
+    if (fix) act("fix").href = fix;
     act("retry").addEventListener("click", () => queue.retry(record.key));
     act("force").addEventListener("click", () => queue.retry(record.key, { force: "true" }));
     act("delete").addEventListener("click", () => {

@@ -3,8 +3,10 @@
    signal returns.
 
    A record is generic — any kind of thing the app (or a later screen) sends:
-     {key, kind, method, url, body: "form"|"json", fields, files: [{field, blob, name}], label, ref, after,
-      owner, created_at, seq, state, attempts, server_errors, retry_at, result, error, field}
+     {key, kind, method, url, body: "form"|"json", fields, files: [{field, blob, name}], private, label, ref,
+      after, owner, created_at, seq, state, attempts, server_errors, retry_at, result, error, field}
+   `private` names fields of personal data (a registered person's ID number, say): once sent, they are dropped
+   from the phone with the photos.
    `key` is a UUID sent as the `Idempotency-Key` header (and, for reports, as the `idempotency_key` field): the
    server answers a repeated key with its first answer, so nothing is done twice even when the phone never
    heard the answer and sends again.
@@ -125,13 +127,14 @@ export class StorageFull extends Error {}
     points and the record that sends them). `as`: the owner, when not the person signed in. Throws
     StorageFull (with a message to show) when the phone has no room: nothing was kept, nothing changed. */
 export async function add(
-  { key = uuid(), kind, url, method = "POST", body = "form", fields = {}, files = [], label = "", ref = "", after = "" },
+  { key = uuid(), kind, url, method = "POST", body = "form", fields = {}, files = [], private: secret = [], label = "", ref = "", after = "" },
   { kv: changes = {}, as = owner } = {},
 ) {
   const record = {
     key, kind, method, url, body, label, ref, after, owner: as,
     fields: kind === "report" ? { ...fields, idempotency_key: key } : { ...fields },
     files,
+    private: secret,
     photos: files.length,
     created_at: new Date().toISOString(),
     seq: 0,
@@ -175,10 +178,12 @@ function keepStorage() {
   navigator.storage.persisted().then((yes) => yes || navigator.storage.persist()).catch(() => {});
 }
 
-export async function retry(key, fields = {}) {
+/** Send a failed record again, with `fields` changed (`replace`: instead of those it had — a form put right). */
+export async function retry(key, fields = {}, { replace = false } = {}) {
   const record = await get(key);
   if (!record || !["failed", "needs_you"].includes(record.state)) return;
-  Object.assign(record.fields, fields);
+  if (replace) record.fields = { ...fields };
+  else Object.assign(record.fields, fields);
   Object.assign(record, { state: "waiting", error: "", field: "", result: null, server_errors: 0, backoffs: 0, retry_at: 0 });
   await put(record);
   changed(record);
@@ -238,6 +243,7 @@ async function send(record) {
   if (response.ok) {
     // Sent: the photos are on the server now; keep the answer for the list.
     Object.assign(record, { state: "done", result: data, error: "", field: "", files: [], backoffs: 0, retry_at: 0, done_at: new Date().toISOString() });
+    for (const name of record.private ?? []) delete record.fields[name];
   } else if (status === 401 || (status === 403 && data?.code === "csrf")) {
     // Sending again before somebody signs in would only upload the photos to hear 401 again.
     Object.assign(record, { state: "waiting", error: words.sign_in_again || "" });
