@@ -354,6 +354,18 @@ def task_list(request: HttpRequest, filters: Query[TaskListQuery], page: Query[P
     return TaskPage(items=[_task_out(t, today) for t in rows], has_more=more, next_before=next_before)
 
 
+@router.get(
+    "/tasks/{task_id}",
+    response={200: TaskOut, **READ_ERRORS},
+    url_name="task_detail",
+    summary="An inspection task",
+)
+def task_detail(request: HttpRequest, task_id: Id):
+    """One task the caller sees, with its checklist (and, once inspected, the answers); any other answers 404.
+    The phone reads a task it has not kept (beyond the first page of its queue) this way."""
+    return _task_out(selectors.task_for(request.user, task_id), timezone.localdate())
+
+
 @router.post(
     "/tasks/{task_id}/complete",
     response={200: TaskOut, **WRITE_ERRORS},

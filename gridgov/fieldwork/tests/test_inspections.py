@@ -303,6 +303,22 @@ def test_only_the_tasks_worker_records_it(field, who, status):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("specialist", 200), ("l2head", 200), ("operator", 200), ("other_specialist", 404), ("officer", 404)],
+)
+def test_one_task_is_read_by_who_sees_it_and_is_404_to_others(field, who, status):
+    yearly_fire_check(field)
+    task = task_of(field.ext)
+    response = as_user(getattr(field.crew, who)).get(f"{TASKS}/{task.pk}")
+    assert response.status_code == status, response.content
+    if status == 200:
+        body = response.json()
+        assert body["id"] == task.pk and body["component"]["object_id"] == field.ext.object_id
+        assert [c["code"] for c in body["checklist"]] == ["pressure", "seal"]
+        assert body["state"] == "open" and body["answers"] == []
+
+
 def test_a_task_without_a_worker_is_taken_by_whoever_of_its_grid_inspects(field):
     yearly_fire_check(field)
     task = task_of(field.ext)

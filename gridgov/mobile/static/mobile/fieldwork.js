@@ -215,7 +215,10 @@ function place(fields, point) {
 export async function inspection(id) {
   const node = screen("t-inspection");
   const data = await kept("inspections", TASKS, { query: { limit: PAGE }, refresh: false }).catch(() => null);
-  const task = data?.items?.find((x) => String(x.id) === String(id));
+  // Beyond the kept first page (or a link from elsewhere): read the one task while there is a signal.
+  const task =
+    data?.items?.find((x) => String(x.id) === String(id)) ??
+    (await api(`${TASKS}/${encodeURIComponent(id)}`).catch(() => null));
   if (!task) {
     node.replaceChildren(h("p", { class: "err", text: t("not_cached") }));
     return node;
