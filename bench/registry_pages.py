@@ -73,6 +73,7 @@ def pages(values: dict[str, str]) -> list[Page]:
         Page("search_id_api", "GET", "/api/registry/persons", {"q": values["document"]}),
         Page("person_page", "GET", "/registry/persons/{person}/"),
         Page("person_api", "GET", "/api/registry/persons/{person}"),
+        Page("figures_api", "GET", "/api/registry/figures"),
     ]
     return [p for p in found if not ONLY or p.name in ONLY]
 

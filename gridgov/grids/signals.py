@@ -21,7 +21,7 @@ whole adjustment back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import shapely
@@ -79,3 +79,27 @@ open_work: OpenWork = _Nothing()
 def provide_open_work(provider: OpenWork) -> None:
     global open_work
     open_work = provider
+
+
+class MapFigures(Protocol):
+    """Figures an app above the grids counts in them (the registry: people, households, organisations…), shown
+    on the grid map. Grids know no app above them, so such an app registers itself with `provide_map_figures`.
+
+    `for_map(user)` is what the map page needs to fetch and show them for that user: ``{"url": the figures API
+    (a grid's code is added as ``?grid=``), "text": {the words of its panel and legend}}``; None when the user
+    may not read them (the map then shows no figures and asks for none)."""
+
+    def for_map(self, user: Any) -> dict[str, Any] | None: ...
+
+
+class _NoFigures:
+    def for_map(self, user: Any) -> dict[str, Any] | None:
+        return None
+
+
+map_figures: MapFigures = _NoFigures()
+
+
+def provide_map_figures(provider: MapFigures) -> None:
+    global map_figures
+    map_figures = provider

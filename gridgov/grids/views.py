@@ -28,7 +28,8 @@ from .validation import GridInputError, Problem
 
 @login_required
 def grid_map(request: HttpRequest) -> HttpResponse:
-    """The grid map: the page is a shell; `static/grids/map.js` reads the tree from the grid API."""
+    """The grid map: the page is a shell; `static/grids/map.js` reads the tree from the grid API, and the
+    figures of the grids from whichever app provides them (`signals.map_figures`), when the user may read them."""
     initial = request.GET.get("grid", "")
     config = {
         "api": reverse("api:grid_start").removesuffix("start"),
@@ -53,8 +54,14 @@ def grid_map(request: HttpRequest) -> HttpResponse:
             "upTo": _("Back to %(name)s"),
             "population": _("Population"),
             "special": _("special-purpose grid"),
+            "colour": _("Colour"),
+            "byGrid": _("By grid"),
         },
     }
+    # Figures of an app above the grids (the registry), for those who may read them: grids know no such app.
+    figures = signals.map_figures.for_map(request.user)
+    if figures is not None:
+        config["figures"] = figures
     return render(request, "grids/map.html", {"config": config})
 
 

@@ -14,8 +14,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from ninja import Form, Query, Router, Status
 
 from gridgov.accounts.scoping import grid_filter
@@ -57,7 +59,7 @@ from .schemas import (
     Unmasked,
     UnmaskIn,
 )
-from .scoping import sees_key_groups
+from .scoping import reads_registry, sees_key_groups
 from .selectors import (
     Figures,
     age_of,
@@ -522,6 +524,7 @@ def _figures(f: Figures) -> GridFigures:
         level=f.grid.level,
         persons=f.persons,
         households=f.households,
+        buildings=f.buildings,
         organisations=f.organisations,
         components=f.components,
         key_groups=f.key_groups,
@@ -536,8 +539,9 @@ def _figures(f: Figures) -> GridFigures:
 )
 def figures(request: HttpRequest, query: Query[FiguresQuery]):
     """What the registry holds in a grid (`grid`, a code; left out: the caller's own) and in each grid directly
-    below it: persons, households, organisations, components, and the people of each key group — counts only,
-    for every reader of the grid. 404 for a grid outside the caller's registry."""
+    below it: persons, households, buildings, organisations, components, and the people of each key group —
+    counts only, for every reader of the grid. 404 for a grid outside the caller's registry. One grouped query
+    per kind of record, however many grids are below."""
     user: Any = request.user
     if query.grid:
         grid = grid_by_code(user, query.grid)
@@ -554,3 +558,35 @@ def figures(request: HttpRequest, query: Query[FiguresQuery]):
         children=[_figures(c) for c in children],
         key_group_labels=[Label(code=g, label=str(label)) for g, label in KeyGroup.choices],
     )
+
+
+class FiguresForMap:
+    """The registry's figures on the grid map (`grids.signals.MapFigures`, registered in `apps.py`): the map
+    asks this endpoint once per grid it opens, for the grid and the grids below it, and shows them with these
+    words. Nothing for a user who reads no registry: the map stays as it is."""
+
+    def for_map(self, user: Any) -> dict[str, Any] | None:
+        if not reads_registry(user):
+            return None
+        return {
+            "url": reverse("api:registry_figures"),
+            "text": {
+                "title": _("Registry"),
+                "scope": _("records in your view"),
+                "persons": _("Registered population"),
+                "households": _("Households"),
+                "buildings": _("Buildings"),
+                "organisations": _("Organisations"),
+                "components": _("Components"),
+                "keyGroups": _("Key groups"),
+                "countsOnly": _("counts only"),
+                "registered": pgettext("a column of the grid map: registered persons", "Registered"),
+                "registeredHouseholds": pgettext(
+                    "a column of the grid map: registered households", "Households"
+                ),
+                "colourBy": _("By registered population"),
+                "legend": _("Registered population"),
+                "none": _("No registry figures for this grid in your view."),
+                "noFigures": _("no figures"),
+            },
+        }

@@ -274,6 +274,7 @@ class GridFigures(Schema):
     level: int
     persons: int
     households: int
+    buildings: int
     organisations: int
     components: int
     # People per key group: counts, never names.

@@ -26,7 +26,7 @@ from gridgov.grids.models import Grid
 from . import validators
 from .choices import KeyGroup
 from .codes import DocumentKind
-from .models import Component, Household, KeyGroupLabel, Organisation, Person
+from .models import Building, Component, Household, KeyGroupLabel, Organisation, Person
 from .scoping import REGISTRY_KEEPERS, REGISTRY_READERS, sees_key_groups, subtree_q
 from .services import document_index, key_group_index, key_group_of
 
@@ -96,80 +96,6 @@ def key_groups_of(user: Any, person: Person) -> list[str]:
     """The key groups of a person, for those who may see them (the grid and the village); [] for others."""
     rows = visible_to(user, KeyGroupLabel).filter(person=person).values_list("group_index", flat=True)
     return sorted(g for g in (key_group_of(i) for i in rows) if g)
-
-
-def _children(grid: Grid) -> list[Grid]:
-    return list(Grid.objects.current().filter(parent=grid).only(*GRID_FIELDS).order_by("code"))
-
-
-def grid_figures(user: Any, grid: Grid) -> list[Figures]:
-    """The figures of each grid directly below `grid` (the roll-up of everything in its subtree), from the
-    records `user` may see; key groups as counts only, per group. One grouped query per kind of record."""
-    children = _children(grid)
-    if not children or grid.level >= 3:
-        return []
-    level = grid.level + 1
-    column = f"grid_l{level}_id"
-    scope = grid_filter(grid.path)
-    out = {
-        g.pk: Figures(grid=g, persons=0, households=0, organisations=0, components=0, key_groups={})
-        for g in children
-    }
-
-    def count(model: Any) -> dict[int, int]:
-        rows = visible_to(user, model).filter(scope).values(column).annotate(n=Count("id")).order_by()
-        return {r[column]: r["n"] for r in rows}
-
-    for name, model in (
-        ("persons", Person),
-        ("households", Household),
-        ("organisations", Organisation),
-        ("components", Component),
-    ):
-        for grid_id, n in count(model).items():
-            if grid_id in out:
-                setattr(out[grid_id], name, n)
-    counted = key_group_counts(user, grid)
-    for grid_id, figures in out.items():
-        figures.key_groups = {g: counted.get(grid_id, {}).get(g, 0) for g in KeyGroup.values}
-    return [out[g.pk] for g in children]
-
-
-def _countable_labels(user: Any, grid: Grid) -> QuerySet[KeyGroupLabel]:
-    """The labels in `grid`'s subtree of the persons `user` may see, by the level ids the labels copy from their
-    person (kept equal by every move): counting them needs no join to the persons."""
-    qs = KeyGroupLabel.objects.filter(grid_filter(grid.path))
-    if is_county_wide(user):
-        return qs
-    q = subtree_q(user, REGISTRY_READERS)
-    return qs if q is None else qs.filter(q)
-
-
-def key_group_counts(user: Any, grid: Grid) -> dict[int, dict[str, int]]:
-    """{child grid id: {key group: people}} below `grid`: counts, never names, for any registry reader of the
-    subtree (the people themselves only through `visible_to(user, KeyGroupLabel)`)."""
-    if grid.level >= 3:
-        return {}
-    column = f"grid_l{grid.level + 1}_id"
-    # The readers' scope, not the labels' own (which stops at the village): counts reach every reader.
-    rows = _countable_labels(user, grid).values(column, "group_index").annotate(n=Count("id")).order_by()
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for r in rows:
-        group = key_group_of(r["group_index"])
-        if group:
-            counts[r[column]][group] = r["n"]
-    return dict(counts)
-
-
-def key_group_totals(user: Any, grid: Grid) -> dict[str, int]:
-    """The whole subtree's counts per key group, in the order of the list (any level, a grid too)."""
-    rows = _countable_labels(user, grid).values("group_index").annotate(n=Count("id")).order_by()
-    totals: dict[str, int] = dict.fromkeys(KeyGroup.values, 0)
-    for r in rows:
-        group = key_group_of(r["group_index"])
-        if group:
-            totals[group] = r["n"]
-    return totals
 
 
 def households(user: Any, *, grid: Grid | None = None, q: str = "") -> QuerySet[Household]:
@@ -310,6 +236,18 @@ def keeper_grids(user: Any) -> list[Grid]:
     return list(Grid.objects.current().filter(reach.grid_q(), level=3).only(*GRID_FIELDS).order_by("code"))
 
 
+# ------------------------------------------------------------------------------------------------- figures
+
+# What a grid's figures count, by the name each count has in `Figures`.
+COUNTED: tuple[tuple[str, Any], ...] = (
+    ("persons", Person),
+    ("households", Household),
+    ("buildings", Building),
+    ("organisations", Organisation),
+    ("components", Component),
+)
+
+
 @dataclass
 class Figures:
     """What the registry holds in a grid and its subtree, as the user may see it."""
@@ -320,28 +258,85 @@ class Figures:
     organisations: int
     components: int
     key_groups: dict[str, int]
+    buildings: int = 0
 
     @property
     def key_group_people(self) -> int:
         return sum(self.key_groups.values())
 
 
-def figures_of(user: Any, grid: Grid) -> tuple[Figures, list[Figures]]:
-    """The grid's own totals and those of each grid directly below it. Key groups are counts only."""
+def _children(grid: Grid) -> list[Grid]:
+    return list(Grid.objects.current().filter(parent=grid).only(*GRID_FIELDS).order_by("code"))
+
+
+def _child_column(grid: Grid) -> str | None:
+    """The level-id column naming the child of `grid` a record lies in; None at level 3 (the finest we hold)."""
+    return f"grid_l{grid.level + 1}_id" if grid.level < 3 else None
+
+
+def _countable_labels(user: Any, grid: Grid) -> QuerySet[KeyGroupLabel]:
+    """The labels in `grid`'s subtree of the persons `user` may see, by the level ids the labels copy from their
+    person (kept equal by every move): counting them needs no join to the persons."""
+    qs = KeyGroupLabel.objects.filter(grid_filter(grid.path))
+    if is_county_wide(user):
+        return qs
+    q = subtree_q(user, REGISTRY_READERS)
+    return qs if q is None else qs.filter(q)
+
+
+def key_group_counts(user: Any, grid: Grid) -> dict[int | None, dict[str, int]]:
+    """{child grid id: {key group: people}} in `grid`'s subtree, in one grouped query: counts, never names, for
+    any registry reader of the subtree (the people themselves only through `visible_to(user, KeyGroupLabel)`).
+    People in no child (a level-3 grid's own, or placed above the children) are under None."""
+    column = _child_column(grid)
+    # The readers' scope, not the labels' own (which stops at the village): counts reach every reader.
+    fields = ("group_index",) if column is None else (column, "group_index")
+    rows = _countable_labels(user, grid).values(*fields).annotate(n=Count("id")).order_by()
+    counts: dict[int | None, dict[str, int]] = defaultdict(dict)
+    for r in rows:
+        group = key_group_of(r["group_index"])
+        if group:
+            counts[r[column] if column else None][group] = r["n"]
+    return dict(counts)
+
+
+def _counts(user: Any, grid: Grid, column: str | None) -> dict[str, dict[int | None, int]]:
+    """{count name: {child grid id: records}} in `grid`'s subtree: one grouped query per kind of record."""
     scope = grid_filter(grid.path)
-    counts = {
-        name: visible_to(user, model).filter(scope).count()
-        for name, model in (
-            ("persons", Person),
-            ("households", Household),
-            ("organisations", Organisation),
-            ("components", Component),
+    out: dict[str, dict[int | None, int]] = {}
+    for name, model in COUNTED:
+        qs = visible_to(user, model).filter(scope)
+        if column is None:
+            out[name] = {None: qs.count()}
+        else:
+            out[name] = dict(qs.values_list(column).annotate(n=Count("id")).order_by())
+    return out
+
+
+def figures_of(user: Any, grid: Grid) -> tuple[Figures, list[Figures]]:
+    """The grid's totals and those of each current grid directly below it (the roll-up of its subtree), from
+    the records `user` may see; key groups as counts only. One grouped query per kind of record, whatever the
+    number of children: the grid's totals are the sum of its groups (records placed in no current child
+    included), so a town's 370,000 persons are read once, not once for the total and again per child."""
+    column = _child_column(grid)
+    children = _children(grid) if column else []
+    counts = _counts(user, grid, column)
+    groups = key_group_counts(user, grid)
+
+    totals = Figures(
+        grid=grid,
+        **{name: sum(by_child.values()) for name, by_child in counts.items()},
+        key_groups={g: sum(n.get(g, 0) for n in groups.values()) for g in KeyGroup.values},
+    )
+    below = [
+        Figures(
+            grid=child,
+            **{name: by_child.get(child.pk, 0) for name, by_child in counts.items()},
+            key_groups={g: groups.get(child.pk, {}).get(g, 0) for g in KeyGroup.values},
         )
-    }
-    groups = key_group_totals(user, grid)
-    totals = Figures(grid=grid, key_groups={g: groups.get(g, 0) for g in KeyGroup.values}, **counts)
-    children = grid_figures(user, grid)
-    return totals, children
+        for child in children
+    ]
+    return totals, below
 
 
 def organisation_q(q: str) -> Q:

@@ -1,7 +1,11 @@
 /* The grid map: drill down the visible grid tree (county → town → village → level-3 grid) and show each
    grid's figures and responsible people. Reads the grid API (/api/grids/); every word on the page comes
    translated from the server (#map-config), so this file holds no text. Works without a tile server:
-   polygons on a plain background, a tile layer only when one is configured. */
+   polygons on a plain background, a tile layer only when one is configured.
+
+   When the server provides figures from an app above the grids (config.figures: the registry's, for users who
+   may read them), each grid opened asks for them once — the grid's totals and each child's — and the panel
+   shows them; the children can then be coloured by registered population, with a legend. */
 (function () {
   "use strict";
 
@@ -14,6 +18,10 @@
   const $ = (id) => document.getElementById(id);
   const narrow = window.matchMedia("(max-width: 760px)"); // the stacked layout of map.css
   const hover = window.matchMedia("(hover: hover)"); // on touch screens a tap is a click, not a hover
+  const F = config.figures || null; // { url, text } when the user may read the registry's figures
+  // A sequential ramp (ColorBrewer YlGnBu): light = few people, dark = many; grey = no figures.
+  const RAMP = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"];
+  const NO_FIGURES = "#d5dbe2";
 
   const map = L.map("map", { zoomSnap: 0.25, zoomDelta: 0.5, minZoom: 5, maxZoom: 18, worldCopyJump: false });
   if (config.tileUrl) {
@@ -24,7 +32,11 @@
 
   const contextLayer = L.featureGroup().addTo(map);
   const childLayer = L.featureGroup().addTo(map);
-  const state = { container: null, selected: null, layers: new Map(), labels: [], seq: 0 };
+  const state = {
+    container: null, selected: null, layers: new Map(), labels: [], seq: 0,
+    figures: null, // the shown container's provided figures: { totals, byCode: Map(code → figures) } or null
+    colouring: "grid", // or "population"
+  };
   const cache = new Map();
 
   // -- data ---------------------------------------------------------------------------------------------
@@ -51,6 +63,27 @@
     return cached("c" + id + "@" + z, () => getJSON(config.api + id + "/children.geojson?zoom=" + z));
   }
 
+  // One request per grid opened: its totals and those of every grid below it. A grid outside the user's
+  // registry (404) has none; any other failure leaves the map working without them.
+  function figuresOf(grid) {
+    if (!F) return Promise.resolve(null);
+    return cached("f" + grid.code, async () => {
+      try {
+        const answer = await getJSON(F.url + "?grid=" + encodeURIComponent(grid.code));
+        return { totals: answer.totals, byCode: new Map(answer.children.map((c) => [c.grid.code, c])), groups: answer.key_group_labels };
+      } catch (error) {
+        if (error.message === "404") return null;
+        throw error;
+      }
+    }).catch(() => null);
+  }
+
+  // The figures of a grid shown on the map: the container's totals, or its entry among the children.
+  function figuresFor(grid) {
+    if (!state.figures) return null;
+    return grid.id === state.container?.id ? state.figures.totals : state.figures.byCode.get(grid.code) || null;
+  }
+
   // -- helpers ------------------------------------------------------------------------------------------
   const boundsOf = (bbox) => L.latLngBounds([bbox[1], bbox[0]], [bbox[3], bbox[2]]);
   const zoomFor = (bbox) => (bbox ? map.getBoundsZoom(boundsOf(bbox), false, L.point(32, 32)) : map.getZoom());
@@ -68,9 +101,9 @@
     box.hidden = !message;
   }
 
-  function styleFor(props, index) {
+  function styleFor(props, index, scale) {
     const special = props.kind !== "base";
-    return {
+    const style = {
       color: "#334155",
       weight: 1.2,
       opacity: 0.9,
@@ -78,6 +111,32 @@
       fillOpacity: 0.32,
       dashArray: special ? "4 3" : null,
       className: "grid-path grid-" + props.code,
+    };
+    if (scale) {
+      const figures = state.figures?.byCode.get(props.code);
+      style.fillColor = figures ? scale.colour(scale.classOf(figures.persons)) : NO_FIGURES;
+      style.fillOpacity = 0.72;
+    }
+    return style;
+  }
+
+  // Equal classes of round width from 0 to the most populous child shown (at most five): easy to read.
+  function populationScale() {
+    if (state.colouring !== "population" || !state.figures) return null;
+    const values = [...state.layers.values()].map((l) => state.figures.byCode.get(l.feature.properties.code)?.persons).filter((v) => v !== undefined);
+    const max = Math.max(0, ...values);
+    const raw = max / RAMP.length;
+    const power = 10 ** Math.floor(Math.log10(Math.max(raw, 1)));
+    const step = Math.max(1, [1, 2, 2.5, 5, 10].map((m) => m * power).find((w) => w >= raw));
+    const classes = Math.min(RAMP.length, Math.floor(max / step) + 1);
+    return {
+      classes,
+      step,
+      max,
+      missing: values.length < state.layers.size,
+      classOf: (n) => Math.min(classes - 1, Math.floor(n / step)),
+      // Fewer classes than colours: spread them over the whole ramp, so neighbours still differ clearly.
+      colour: (i) => RAMP[classes === 1 ? 0 : Math.round((i * (RAMP.length - 1)) / (classes - 1))],
     };
   }
 
@@ -103,11 +162,13 @@
     collection.features.forEach((feature, index) => {
       const layer = L.geoJSON(feature, { style: () => styleFor(feature.properties, index) });
       layer.feature = feature;
+      layer.index = index;
       layer.baseStyle = styleFor(feature.properties, index);
       layer.on("click", (event) => { L.DomEvent.stop(event); open(feature.id); });
-      layer.on("mouseover", () => { if (state.selected?.id !== feature.id) layer.setStyle({ weight: 2.4, fillOpacity: 0.5 }); });
+      layer.on("mouseover", () => { if (state.selected?.id !== feature.id) layer.setStyle(hovered(layer)); });
       layer.on("mouseout", () => { if (state.selected?.id !== feature.id) layer.setStyle(layer.baseStyle); });
-      if (hover.matches) layer.bindTooltip(el("span", null, tooltipText(feature.properties)), { sticky: true, className: "grid-tip" });
+      // A function: the text is read when shown, so it carries the figures that came after the drawing.
+      if (hover.matches) layer.bindTooltip(() => el("span", null, tooltipText(feature.properties)), { sticky: true, className: "grid-tip" });
       layer.addTo(childLayer);
       state.layers.set(feature.id, layer);
       const point = feature.properties.label;
@@ -122,8 +183,13 @@
   }
 
   function tooltipText(props) {
-    return props.name + " · " + props.code + (props.population ? " · " + T.population + " " + numbers.format(props.population) : "");
+    const registered = state.figures?.byCode.get(props.code);
+    return props.name + " · " + props.code
+      + (props.population ? " · " + T.population + " " + numbers.format(props.population) : "")
+      + (registered ? " · " + F.text.persons + " " + numbers.format(registered.persons) : "");
   }
+
+  const hovered = (layer) => ({ ...layer.baseStyle, weight: 2.4, fillOpacity: Math.max(0.5, layer.baseStyle.fillOpacity) });
 
   // A permanent label only where the grid is big enough on screen to hold it.
   function refreshLabels() {
@@ -141,7 +207,7 @@
   function highlight(id) {
     for (const [key, layer] of state.layers) {
       if (key === id) {
-        layer.setStyle({ weight: 3.2, color: "#0f172a", fillOpacity: 0.62 });
+        layer.setStyle({ ...layer.baseStyle, weight: 3.2, color: "#0f172a", fillOpacity: Math.max(0.62, layer.baseStyle.fillOpacity) });
         layer.bringToFront();
       } else {
         layer.setStyle(layer.baseStyle);
@@ -201,19 +267,36 @@
     section.hidden = !collection || !collection.features.length;
     if (section.hidden) return;
     $("children-title").textContent = T.subgrids[String(container.level)] || T.subgrids["3"];
+    // With provided figures the code goes under the name, to leave room for their two columns.
+    const provided = Boolean(state.figures);
+    section.classList.toggle("with-provided", provided);
+    for (const th of section.querySelectorAll(".col-provided")) th.hidden = !provided;
+    if (provided) {
+      $("th-persons").textContent = F.text.registered;
+      $("th-households").textContent = F.text.registeredHouseholds;
+    }
     for (const feature of collection.features) {
       const p = feature.properties;
       const row = el("tr");
       row.dataset.id = p.id;
-      const code = el("td", "code", p.code);
+      row.dataset.code = p.code;
+      const code = el("td", "code col-code", p.code);
       const name = el("td");
       const button = el("button", "link", p.name);
       button.type = "button";
       button.addEventListener("click", () => open(p.id));
       name.append(button);
       if (p.kind !== "base") name.append(el("span", "badge special", p.kind_label));
+      if (provided) name.append(el("span", "code sub", p.code));
       row.append(code, name, el("td", "num", numbers.format(p.population)));
-      row.addEventListener("mouseenter", () => state.layers.get(p.id)?.setStyle({ weight: 2.4, fillOpacity: 0.5 }));
+      if (provided) {
+        const figures = state.figures.byCode.get(p.code);
+        row.append(
+          el("td", "num provided persons", figures ? numbers.format(figures.persons) : "—"),
+          el("td", "num provided households", figures ? numbers.format(figures.households) : "—"),
+        );
+      }
+      row.addEventListener("mouseenter", () => { const layer = state.layers.get(p.id); if (layer) layer.setStyle(hovered(layer)); });
       row.addEventListener("mouseleave", () => { if (state.selected?.id !== p.id) state.layers.get(p.id)?.setStyle(state.layers.get(p.id).baseStyle); });
       rows.append(row);
     }
@@ -234,25 +317,136 @@
     $("g-children").textContent = numbers.format(grid.child_count);
     $("g-children").parentElement.hidden = !grid.child_count; // a level-3 grid has none to count
     renderPeople(grid.people);
+    renderProvided(grid);
     for (const row of $("g-children-rows").children) {
       row.classList.toggle("selected", Number(row.dataset.id) === grid.id);
     }
   }
 
+  // The provided figures of the selected grid: counts only (key groups too), in the provider's words.
+  function renderProvided(grid) {
+    const box = $("g-provided");
+    box.replaceChildren();
+    box.hidden = !F;
+    if (!F) return;
+    const W = F.text;
+    const head = el("h2", null, W.title);
+    head.id = "provided-title";
+    head.append(el("span", "muted", W.scope));
+    box.append(head);
+    const figures = figuresFor(grid);
+    if (!figures) {
+      box.append(el("p", "muted", W.none));
+      return;
+    }
+    const list = el("dl", "figures provided-figures");
+    const inGroups = Object.values(figures.key_groups).reduce((a, b) => a + b, 0);
+    for (const [key, value] of [
+      ["persons", figures.persons], ["households", figures.households], ["buildings", figures.buildings],
+      ["organisations", figures.organisations], ["components", figures.components], ["keyGroups", inGroups],
+    ]) {
+      const item = el("div");
+      item.dataset.figure = key;
+      item.append(el("dt", null, W[key]), el("dd", null, numbers.format(value)));
+      list.append(item);
+    }
+    box.append(list);
+    const groups = el("ul", "key-groups");
+    groups.setAttribute("aria-label", W.keyGroups + " (" + W.countsOnly + ")");
+    for (const { code, label } of state.figures.groups) {
+      const n = figures.key_groups[code] || 0;
+      const item = el("li", n ? null : "zero");
+      item.dataset.group = code;
+      item.append(el("span", "n", numbers.format(n)), document.createTextNode(label));
+      groups.append(item);
+    }
+    box.append(groups);
+  }
+
+  // -- colouring and its legend ---------------------------------------------------------------------------
+  function restyle() {
+    const scale = populationScale();
+    for (const layer of state.layers.values()) layer.baseStyle = styleFor(layer.feature.properties, layer.index, scale);
+    highlight(state.selected && state.selected.id !== state.container?.id ? state.selected.id : null);
+    renderLegend(scale);
+  }
+
+  const legend = L.control({ position: "bottomright" });
+  legend.onAdd = () => {
+    const box = L.DomUtil.create("div", "map-legend");
+    box.id = "map-legend";
+    box.hidden = true;
+    return box;
+  };
+
+  function renderLegend(scale) {
+    const box = $("map-legend");
+    if (!box) return;
+    box.replaceChildren();
+    box.hidden = state.colouring !== "population";
+    if (box.hidden) return;
+    box.append(el("p", "legend-title", F.text.legend));
+    if (!scale) {
+      box.append(el("p", "muted", F.text.none));
+      return;
+    }
+    const rows = el("ul");
+    for (let i = 0; i < scale.classes; i++) {
+      const low = i * scale.step;
+      const high = i === scale.classes - 1 ? scale.max : (i + 1) * scale.step - 1;
+      rows.append(legendRow(scale.colour(i), low === high ? numbers.format(low) : numbers.format(low) + "–" + numbers.format(high)));
+    }
+    if (scale.missing) rows.append(legendRow(NO_FIGURES, F.text.noFigures));
+    box.append(rows);
+  }
+
+  function legendRow(colour, text) {
+    const row = el("li");
+    const swatch = el("span", "swatch");
+    swatch.style.background = colour;
+    row.append(swatch, el("span", null, text));
+    return row;
+  }
+
+  if (F) {
+    // The colouring choice sits on the map, beside the grids it colours.
+    const control = L.control({ position: "topright" });
+    control.onAdd = () => {
+      const box = L.DomUtil.create("div", "map-colouring");
+      const label = el("label", null, T.colour);
+      const select = el("select");
+      select.id = label.htmlFor = "map-colouring";
+      for (const [value, text] of [["grid", T.byGrid], ["population", F.text.colourBy]]) {
+        const option = el("option", null, text);
+        option.value = value;
+        select.append(option);
+      }
+      select.addEventListener("change", () => { state.colouring = select.value; restyle(); });
+      box.append(label, select);
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    control.addTo(map);
+    legend.addTo(map);
+  }
+
   // -- navigation -----------------------------------------------------------------------------------------
   async function showContainer(container, seq) {
     const zoom = zoomFor(container.bbox);
-    const [children, context] = await Promise.all([
+    const [children, context, figures] = await Promise.all([
       childrenOf(container.id, zoom),
       container.parent_id ? childrenOf(container.parent_id, zoom) : Promise.resolve(null),
+      figuresOf(container),
     ]);
     if (seq !== state.seq) return false;
+    state.container = container;
+    state.figures = figures;
     drawContext(context, container);
     drawChildren(children);
+    restyle();
     if (container.bbox) map.fitBounds(boundsOf(container.bbox), { padding: [16, 16], animate: false });
     refreshLabels();
     renderChildren(container, children);
-    state.container = container;
     return true;
   }
 
