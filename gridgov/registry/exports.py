@@ -1,4 +1,5 @@
-"""The persons 台账 as a file: an export of the people a user may see, and the empty template.
+"""The 台账 as files: an export of the records a user may see (persons, households, buildings, organisations,
+components), and each kind's empty template.
 
 An export has the import template's columns, so it can be edited and imported again; but its document numbers
 and phones are masked (`150621********123X`, `138****1234`), and the importer refuses masked numbers: fill in the
@@ -7,7 +8,9 @@ full numbers (or empty the phone cells, which keeps the stored phones) before im
 Every export carries a watermark naming who exported it, when, and that it is for internal work only: the first
 line of the file (the importer skips it), and the page header and footer of the workbook. Key groups are
 exported only to the people who may see them (the grid and the village); every cell goes through `neutralise`,
-so that nothing in the file is a formula; every export is on the audit record."""
+so that nothing in the file is a formula; every export is on the audit record (who, how many rows, which kind,
+which filters; never a record's content). The other kinds' exports have their import templates' columns too,
+phones masked the same way."""
 
 from __future__ import annotations
 
@@ -27,21 +30,38 @@ from gridgov.core.errors import Invalid, NotAllowed
 from gridgov.core.scoping import visible_to
 from gridgov.grids.models import Grid
 
-from .choices import KeyGroup, PersonState, Relation, Residence
+from .choices import (
+    BuildingKind,
+    ComponentState,
+    KeyGroup,
+    OrganisationKind,
+    OrganisationState,
+    PersonState,
+    Relation,
+    Residence,
+)
 from .codes import DocumentKind, Ethnicity, Gender
 from .imports import (
     ALL_COLUMNS,
+    BUILDING_KIND_WORDS,
     COLUMNS,
+    COMPONENT_STATE_WORDS,
     DOCUMENT_WORDS,
     ETHNICITY_WORDS,
     EXAMPLE_ID_NUMBER,
     GENDER_WORDS,
+    IMPORTERS,
     KEY_GROUP_WORDS,
+    ORGANISATION_KIND_WORDS,
+    ORGANISATION_STATE_WORDS,
     RELATION_WORDS,
     RESIDENCE_WORDS,
+    TEMPLATES,
+    Template,
     chinese_word,
+    kind_label,
 )
-from .models import KeyGroupLabel, Person
+from .models import Building, Component, Household, KeyGroupLabel, Organisation, Person
 from .scoping import reads_registry
 from .services import key_group_index
 
@@ -55,10 +75,11 @@ def _chinese() -> bool:
     return (translation.get_language() or "").lower().startswith("zh")
 
 
-def headers() -> list[str]:
-    """The template's headers in the reader's language (the importer takes either language)."""
+def headers(template: Template | None = None) -> list[str]:
+    """A template's headers (the persons' by default) in the reader's language (the importer takes either)."""
     chinese = _chinese()
-    return [c.chinese if chinese else c.english for c in ALL_COLUMNS]
+    columns = template.all_columns if template is not None else ALL_COLUMNS
+    return [c.chinese if chinese else c.english for c in columns]
 
 
 def _words(table: dict[str, tuple[str, ...]], choices: Any) -> dict[str, str]:
@@ -109,7 +130,7 @@ def _persons(user: Any, grid: str | None, residence: str | None, key_group: str 
 
 FIELDS = (
     "id", "household__number", "relation", "name", "name_mongolian", "document_kind", "document_masked", "gender",
-    "ethnicity", "birth_date", "phone_masked", "residence", "grid__code", "address", "lon", "lat",
+    "ethnicity", "birth_date", "phone_masked", "residence", "grid__code", "address", "lon", "lat", "note",
 )  # fmt: skip
 
 
@@ -138,7 +159,7 @@ def _rows(user: Any, qs: Any, *, dates_as_text: bool) -> Iterator[list[Any]]:
                 groups.setdefault(person_id, []).append(group)
         for r in chunk:
             (pk, household, relation, name, mongolian, kind, document, gender, ethnicity, born, phone,
-             residence, grid, address, lon, lat) = r  # fmt: skip
+             residence, grid, address, lon, lat, note) = r  # fmt: skip
             yield [
                 household or "",
                 relations.get(relation, relation),
@@ -154,7 +175,7 @@ def _rows(user: Any, qs: Any, *, dates_as_text: bool) -> Iterator[list[Any]]:
                 grid,
                 address,
                 separator.join(key_groups[g] for g in sorted(groups.get(pk, ()))),
-                "",  # 备注: the register keeps no notes
+                note,  # shown to the same readers on the person's page
                 "" if lon is None else lon,
                 "" if lat is None else lat,
             ]
@@ -177,8 +198,19 @@ def _csv(lines: Iterator[Sequence[Any]]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+PERSON_WIDTHS = (17, 10, 12, 14, 12, 21, 6, 8, 12, 13, 10, 17, 40, 16, 10, 11, 11)
+
+
 def _xlsx(
-    title: str, mark: str, head: list[str], rows: Iterator[Sequence[Any]], codes: bool = False
+    title: str,
+    mark: str,
+    head: list[str],
+    rows: Iterator[Sequence[Any]],
+    codes: bool = False,
+    *,
+    widths: Sequence[int] = PERSON_WIDTHS,
+    code_tables: Sequence[tuple[str, dict[str, tuple[str, ...]], Any]] | None = None,
+    hints: Sequence[str] | None = None,
 ) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -191,7 +223,7 @@ def _xlsx(
         printed = mark.replace("&", "&&")
         ws.oddHeader.center.text = printed
         ws.oddFooter.center.text = printed
-    for n, width in enumerate((17, 10, 12, 14, 12, 21, 6, 8, 12, 13, 10, 17, 40, 16, 10, 11, 11), start=1):
+    for n, width in enumerate(widths, start=1):
         ws.column_dimensions[_letter(n)].width = width
     ws.freeze_panes = "A3" if mark else "A2"
     bold = Font(bold=True)
@@ -216,7 +248,7 @@ def _xlsx(
                 cells.append(neutralise(value))
         ws.append(cells)
     if codes:
-        _code_sheet(wb)
+        _code_sheet(wb, code_tables, hints)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -307,8 +339,13 @@ def example_row() -> list[Any]:
     ]
 
 
-def _code_sheet(wb: Any) -> None:
-    """The second sheet: every accepted value of the coded columns, code and name."""
+def _code_sheet(
+    wb: Any,
+    tables: Sequence[tuple[str, dict[str, tuple[str, ...]], Any]] | None = None,
+    hints: Sequence[str] | None = None,
+) -> None:
+    """The second sheet: every accepted value of the coded columns (the persons' by default), code and name,
+    and how to fill in the sheet."""
     from openpyxl.styles import Font
 
     ws = wb.create_sheet(_("Codes"))
@@ -323,18 +360,22 @@ def _code_sheet(wb: Any) -> None:
         cell.font = bold
         ws.append([cell])
 
-    by_key = {c.key: c for c in COLUMNS}
     chinese = _chinese()
-    for key, table, choices in (
-        ("relation", RELATION_WORDS, Relation),
-        ("document_kind", DOCUMENT_WORDS, DocumentKind),
-        ("residence", RESIDENCE_WORDS, Residence),
-        ("key_groups", KEY_GROUP_WORDS, KeyGroup),
-        ("gender", GENDER_WORDS, Gender),
-        ("ethnicity", ETHNICITY_WORDS, Ethnicity),
-    ):
-        column = by_key[key]
-        title(column.chinese if chinese else column.english)
+    if tables is None:
+        by_key = {c.key: c for c in COLUMNS}
+        tables = [
+            (by_key[key].chinese if chinese else by_key[key].english, table, choices)
+            for key, table, choices in (
+                ("relation", RELATION_WORDS, Relation),
+                ("document_kind", DOCUMENT_WORDS, DocumentKind),
+                ("residence", RESIDENCE_WORDS, Residence),
+                ("key_groups", KEY_GROUP_WORDS, KeyGroup),
+                ("gender", GENDER_WORDS, Gender),
+                ("ethnicity", ETHNICITY_WORDS, Ethnicity),
+            )
+        ]
+    for header, table, choices in tables:
+        title(header)
         ws.append([_("code"), _("name"), _("also accepted")])
         for value, label in choices.choices:
             words = table.get(value, ())
@@ -343,14 +384,18 @@ def _code_sheet(wb: Any) -> None:
             ws.append([neutralise(value), neutralise(name), neutralise("、".join(dict.fromkeys(others)))])
         ws.append([])
     title(_("How to fill in the sheet"))
-    for line in (
-        _(
-            "One row per person; the members of a household share its household number, and one of them is its head."
-        ),
-        _("Dates as YYYY-MM-DD; key groups separated by ; or 、; the grid code is that of a level-3 grid."),
-        _("Document numbers and phones in full, typed as text: masked numbers (with *) are refused."),
-        _("An empty cell keeps what the register holds; key groups are added, never taken away."),
-    ):
+    if hints is None:
+        hints = (
+            _(
+                "One row per person; the members of a household share its household number, and one of them is its head."
+            ),
+            _(
+                "Dates as YYYY-MM-DD; key groups separated by ; or 、; the grid code is that of a level-3 grid."
+            ),
+            _("Document numbers and phones in full, typed as text: masked numbers (with *) are refused."),
+            _("An empty cell keeps what the register holds; key groups are added, never taken away."),
+        )
+    for line in hints:
         ws.append([neutralise(line)])
 
 
@@ -363,3 +408,227 @@ def person_template(fmt: str = "xlsx") -> tuple[bytes, str]:
         example[8] = example[8].isoformat()
         return _csv(iter([headers(), example])), "persons-template.csv"
     return _xlsx(_("Persons"), "", headers(), iter([example]), codes=True), "persons-template.xlsx"
+
+
+# -- households, buildings, organisations, components ------------------------------------------------------------
+
+RECORD_KINDS = ("households", "buildings", "organisations", "components")
+
+
+def _number_or_empty(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _record_rows(kind: str, qs: Any, *, dates_as_text: bool) -> Iterator[list[Any]]:
+    """The rows of a kind's export, in its import template's column order (phones masked)."""
+    point = ("lon", "lat", "note")
+    if kind == "households":
+        fields: tuple[str, ...] = (
+            "number",
+            "grid__code",
+            "building__code",
+            "house_number",
+            "address",
+            *point,
+        )
+        for number, grid, building, house, address, lon, lat, note in qs.values_list(*fields).iterator(CHUNK):
+            yield [
+                number,
+                grid,
+                building or "",
+                house,
+                address,
+                _number_or_empty(lon),
+                _number_or_empty(lat),
+                note,
+            ]
+    elif kind == "buildings":
+        kinds = _words(BUILDING_KIND_WORDS, BuildingKind)
+        fields = ("code", "name", "kind", "floors", "grid__code", "address", *point)
+        for code, name, k, floors, grid, address, lon, lat, note in qs.values_list(*fields).iterator(CHUNK):
+            yield [
+                code, name, kinds.get(k, k), _number_or_empty(floors), grid, address, _number_or_empty(lon),
+                _number_or_empty(lat), note,
+            ]  # fmt: skip
+    elif kind == "organisations":
+        kinds = _words(ORGANISATION_KIND_WORDS, OrganisationKind)
+        states = _words(ORGANISATION_STATE_WORDS, OrganisationState)
+        fields = (
+            "credit_code", "name", "kind", "representative", "phone_masked", "grid__code", "address", "state",
+            "building__code", "employees", *point,
+        )  # fmt: skip
+        for (code, name, k, representative, phone, grid, address, state, building, employees, lon, lat,
+             note) in qs.values_list(*fields).iterator(CHUNK):  # fmt: skip
+            yield [
+                code, name, kinds.get(k, k), representative, phone, grid, address, states.get(state, state),
+                building or "", _number_or_empty(employees), _number_or_empty(lon), _number_or_empty(lat), note,
+            ]  # fmt: skip
+    else:
+        states = _words(COMPONENT_STATE_WORDS, ComponentState)
+        english = not _chinese()
+        fields = (
+            "object_id", "item__name", "item__name_en", "name", "grid__code", "location",
+            "owner_department__name", "owner_department__name_en", "owner_unit", "maintainer_department__name",
+            "maintainer_department__name_en", "state", "installed_on", *point,
+        )  # fmt: skip
+        for (object_id, item, item_en, name, grid, location, owner, owner_en, unit, keeper, keeper_en, state,
+             installed, lon, lat, note) in qs.values_list(*fields).iterator(CHUNK):  # fmt: skip
+            yield [
+                object_id, (item_en if english and item_en else item), name, grid, location,
+                (owner_en if english and owner_en else owner) or "", unit,
+                (keeper_en if english and keeper_en else keeper) or "", states.get(state, state),
+                (installed.isoformat() if dates_as_text else installed) if installed else "",
+                _number_or_empty(lon), _number_or_empty(lat), note,
+            ]  # fmt: skip
+
+
+RECORD_MODELS: dict[str, Any] = {
+    "households": Household,
+    "buildings": Building,
+    "organisations": Organisation,
+    "components": Component,
+}
+
+
+def _sheet_title(kind: str) -> str:
+    return str(kind_label(kind))
+
+
+def export_records(
+    user: Any, kind: str, fmt: str = "xlsx", *, grid: str | None = None, ip: str | None = None
+) -> tuple[bytes, str]:
+    """The households, buildings, organisations or components `user` may see (optionally those of one grid's
+    subtree), in their import template's columns with phones masked and a watermark; the export is audited.
+    Returns the file's bytes and its name."""
+    if kind not in RECORD_KINDS:
+        raise Invalid(_("Unknown kind of record."), field="kind")
+    if fmt not in FORMATS:
+        raise Invalid(_("Export as xlsx or csv."), field="format")
+    if not reads_registry(user):
+        raise NotAllowed(_("Only the grid's and the office's staff may export the register."))
+    now = timezone.now()
+    qs = visible_to(user, RECORD_MODELS[kind])
+    if grid:
+        found = Grid.objects.current().filter(code=grid).values_list("id", "level").first()
+        if found is None:
+            raise Invalid(_("No current grid has the code %(code)s.") % {"code": grid}, field="grid")
+        pk, level = found
+        if level:
+            qs = qs.filter(**{f"grid_l{min(level, 3)}_id": pk})
+    qs = qs.order_by("grid__code", "id")
+    template = TEMPLATES[kind]
+    mark = watermark(user, now)
+    counted = _Counted(_record_rows(kind, qs, dates_as_text=fmt == "csv"))
+    if fmt == "csv":
+        content = _csv(_chain([[mark], headers(template)], counted))
+    else:
+        content = _xlsx(_sheet_title(kind), mark, headers(template), counted, widths=_widths(template))
+    atomic_record(
+        "registry.export",
+        actor=user,
+        data={"kind": kind, "rows": counted.n, "format": fmt, "filters": {"grid": grid} if grid else {}},
+        ip=ip,
+    )
+    stamp = timezone.localtime(now).strftime("%Y%m%d-%H%M")
+    return content, f"{kind}-{stamp}.{fmt}"
+
+
+def _widths(template: Template) -> list[int]:
+    """Column widths from the headers, wider for names and addresses."""
+    wide = {"name", "address", "location", "owner_unit", "representative", "note"}
+    return [
+        30 if c.key in wide else max(12, 2 * len(c.chinese) + 4, len(c.english) + 2)
+        for c in template.all_columns
+    ]
+
+
+def _record_example(kind: str) -> list[Any]:
+    """A made-up record of the demo county whose key the importer refuses, so that it is never registered."""
+    chinese = _chinese()
+    example = IMPORTERS[kind].example_key
+    note = _("Example: delete this row before importing.")
+    grid = "150621100200001"
+    if kind == "households":
+        return ["150621100000001", grid, "", _("Unit 1, room 101") if not chinese else "1单元101室",
+                _("No. 1, example street") if not chinese else "示例街1号", "", "", note]  # fmt: skip
+    if kind == "buildings":
+        return [example, _("Building 1") if not chinese else "1号楼", _word(BUILDING_KIND_WORDS, BuildingKind,
+                BuildingKind.RESIDENTIAL), 6, grid, _("No. 1, example street") if not chinese else "示例街1号",
+                "", "", note]  # fmt: skip
+    if kind == "organisations":
+        return [example, _("Example shop") if not chinese else "示例便利店",
+                _word(ORGANISATION_KIND_WORDS, OrganisationKind, OrganisationKind.SHOP),
+                _("Zhang San") if not chinese else "张三", "0477-1234567", grid,
+                _("No. 1, example street") if not chinese else "示例街1号",
+                _word(ORGANISATION_STATE_WORDS, OrganisationState, OrganisationState.OPEN), "", 3, "", "", note]  # fmt: skip
+    return [example, "Fire-fighting facility" if not chinese else "消防设施", "", grid,
+            _("east gate of the example compound") if not chinese else "示例小区东门", "", "", "",
+            _word(COMPONENT_STATE_WORDS, ComponentState, ComponentState.GOOD), dt.date(2020, 5, 1), "", "", note]  # fmt: skip
+
+
+def _record_codes(kind: str) -> tuple[list[tuple[str, dict[str, tuple[str, ...]], Any]], list[str]]:
+    """The coded columns of a kind (for the codes sheet) and how to fill in its sheet."""
+    by_key = {c.key: c for c in TEMPLATES[kind].all_columns}
+    chinese = _chinese()
+
+    def header(key: str) -> str:
+        return by_key[key].chinese if chinese else by_key[key].english
+
+    empty_keeps = _("An empty cell keeps what the register holds; the grid code is that of a level-3 grid.")
+    if kind == "households":
+        return [], [
+            _("One row per household, found again by its number; its members come with the persons file."),
+            _("The building code names a building already registered (import the buildings first)."),
+            empty_keeps,
+        ]
+    if kind == "buildings":
+        return [(header("kind"), BUILDING_KIND_WORDS, BuildingKind)], [
+            _("One row per building, found again by its building code."),
+            empty_keeps,
+        ]
+    if kind == "organisations":
+        return [
+            (header("kind"), ORGANISATION_KIND_WORDS, OrganisationKind),
+            (header("state"), ORGANISATION_STATE_WORDS, OrganisationState),
+        ], [
+            _(
+                "One row per organisation, found again by its unified social credit code (GB 32100); one without a code by its name in its grid."
+            ),
+            _("Phones in full: masked numbers (with *) are refused; an empty cell keeps the stored phone."),
+            empty_keeps,
+        ]
+    return [(header("state"), COMPONENT_STATE_WORDS, ComponentState)], [
+        _("One row per component, found again by its 16-digit component ID."),
+        _(
+            "The class is a component class of the responsibility list (its code or name); digits 7 to 10 of the ID are its national code."
+        ),
+        _("Departments by name or code; dates as YYYY-MM-DD."),
+        empty_keeps,
+    ]
+
+
+def template_file(kind: str, fmt: str = "xlsx") -> tuple[bytes, str]:
+    """A kind's empty template with one example row; the workbook also explains the columns on a second sheet."""
+    if kind == "persons":
+        return person_template(fmt)
+    if kind not in RECORD_KINDS:
+        raise Invalid(_("Unknown kind of record."), field="kind")
+    if fmt not in FORMATS:
+        raise Invalid(_("Export as xlsx or csv."), field="format")
+    template = TEMPLATES[kind]
+    example = _record_example(kind)
+    if fmt == "csv":
+        example = [v.isoformat() if isinstance(v, dt.date) else v for v in example]
+        return _csv(iter([headers(template), example])), f"{kind}-template.csv"
+    tables, hints = _record_codes(kind)
+    content = _xlsx(
+        _sheet_title(kind),
+        "",
+        headers(template),
+        iter([example]),
+        codes=True,
+        widths=_widths(template),
+        code_tables=tables,
+        hints=hints,
+    )
+    return content, f"{kind}-template.xlsx"

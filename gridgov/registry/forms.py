@@ -21,8 +21,8 @@ from .choices import (
     Residence,
 )
 from .codes import DocumentKind, Ethnicity, Gender
-from .imports import MAX_BYTES
-from .services import UNMASK_REASON_MIN
+from .imports import KINDS, MAX_BYTES, kind_label
+from .services import NOTE_MAX, UNMASK_REASON_MIN
 
 EVERY = ("", _("all"))
 SEARCH_ATTRS = {"type": "search", "autocomplete": "off", "enterkeyhint": "search"}
@@ -157,6 +157,13 @@ class RegisterForm(forms.Form):
             "Sensitive: stored encrypted, seen only at the grid and the village; above, counts only."
         ),
     )
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=NOTE_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The office's remark on the person; left empty, a stored note is kept."),
+    )
     reason = forms.CharField(
         label=_("Note for the history"),
         max_length=200,
@@ -188,11 +195,21 @@ class UnmaskForm(forms.Form):
 UPLOAD_MAX_BYTES = MAX_BYTES
 
 
-class PersonImportForm(forms.Form):
-    """A persons file in the template's columns; what is in it is the importer's to check."""
+KIND_LABELS = {kind: kind_label(kind) for kind in KINDS}
 
+
+class ImportForm(forms.Form):
+    """A file of one kind of record in its template's columns; what is in it is the importer's to check."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind of record"),
+        choices=[(k, KIND_LABELS[k]) for k in KINDS],
+        initial="persons",
+        required=False,  # persons when not given (the page's first version posted no kind)
+        widget=forms.HiddenInput,  # chosen by the page's kind links
+    )
     file = forms.FileField(
-        label=_("Persons file (.xlsx or .csv)"),
+        label=_("File (.xlsx or .csv)"),
         widget=forms.ClearableFileInput(
             attrs={
                 "accept": ".xlsx,.csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
@@ -205,6 +222,9 @@ class PersonImportForm(forms.Form):
         self.fields["file"].help_text = _(
             "At most %(mb)s MB: the first sheet of a workbook, or a CSV file, in the template's columns."
         ) % {"mb": UPLOAD_MAX_BYTES // 2**20}
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data.get("kind") or "persons"
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]

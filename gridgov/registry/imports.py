@@ -1,5 +1,11 @@
-"""台账 import of persons: the template's columns (Chinese or English headers), every row checked before anything
-is written, then one transaction that writes them all in bulk.
+"""台账 import: persons, households, buildings, organisations and components, each from its template's columns
+(Chinese or English headers), every row checked before anything is written, then one transaction that writes
+them all in bulk with one audit record.
+
+One machinery for every kind: one reader for CSV and XLSX (`read_sheet`), one report (`ImportReport`), one
+driver (`import_file`: check every row, check the rows against each other and the register, then write all or
+nothing). A kind says only its columns, how a row is checked, how the register already holds it, and how it is
+written (persons: `_PersonImporter`; the others: `_RecordImporter`'s subclasses on the shared bulk writer).
 
 Rules a clerk relies on:
 - Nothing is written while any cell is wrong; the report names every bad cell by its row (as Excel numbers it)
@@ -13,7 +19,15 @@ Rules a clerk relies on:
 - Key groups in the file are added to the person's labels; the import never removes a label.
 - A leading watermark line of an export (导出人: … / Exported by: …) is skipped, so an export can be edited and
   imported again once its numbers are filled in.
-- The 备注 column is read but not stored (the register has no note field yet)."""
+- The 备注 column is the record's note; an empty cell keeps the stored note. Notes may be personal: they never
+  reach a report, a log or the audit record.
+- Households, buildings, organisations and components are found again by their number, building code, unified
+  social credit code (an organisation without one: by its name in its grid) and component ID: a record already
+  registered is updated in place, never duplicated, when it lies in a grid the importer keeps; one registered in
+  a grid they do not keep is reported on its row (its keepers or the office may change it). Two rows with the
+  same key are reported: a record is listed once.
+- Whoever imports places records only in the grids they keep (`may_import`, `_kept_grids`): a row naming
+  another grid is reported on its grid cell."""
 
 from __future__ import annotations
 
@@ -37,21 +51,35 @@ from django.db.models import Count, DateField, IntegerField, OuterRef, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from openpyxl.utils import get_column_letter
 
 from gridgov.accounts.importers import FORMULA_START, ImportFileError
 from gridgov.accounts.scoping import held_roles, is_county_wide
+from gridgov.catalog.models import Department, Item, ItemKind
 from gridgov.core import audit
 from gridgov.core.crypto import provider
-from gridgov.core.personal import KEY_GROUP, encrypt_text
+from gridgov.core.masking import mask_phone
+from gridgov.core.personal import KEY_GROUP, PHONE, blind_index, encrypt_text
 from gridgov.grids.models import Grid
 
 from . import validators
-from .choices import KeyGroup, MoveKind, PersonState, Relation, Residence, Source
+from .choices import (
+    BuildingKind,
+    ComponentState,
+    KeyGroup,
+    MoveKind,
+    OrganisationKind,
+    OrganisationState,
+    PersonState,
+    Relation,
+    Residence,
+    Source,
+)
 from .codes import DocumentKind, Ethnicity, Gender
-from .models import Household, KeyGroupLabel, Person, PersonMove
+from .models import Building, Component, Household, KeyGroupLabel, Organisation, Person, PersonMove
 from .scoping import REGISTRY_KEEPERS
-from .services import PersonInput, clean_person, document_index, key_group_index
+from .services import NOTE_MAX, PersonInput, clean_person, document_index, key_group_index, note_too_long
 
 MAX_BYTES = 200 * 1024 * 1024  # a county's 370,000 people: ~60 MB of CSV, ~25 MB of XLSX
 # A worksheet's XML packs about ten to one; a zip bomb packs a thousand to one.
@@ -70,6 +98,28 @@ class Column(NamedTuple):
     chinese: str  # the template's header
     english: str  # the header an English-speaking office may use instead
 
+
+@dataclass(frozen=True)
+class Template:
+    """A kind of record's file: the columns its header must have, those it may have, and the columns given
+    together or not at all (longitude and latitude)."""
+
+    kind: str
+    columns: tuple[Column, ...]
+    optional: tuple[Column, ...] = ()
+    together: tuple[tuple[str, str], ...] = (("lon", "lat"),)
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        return self.columns + self.optional
+
+    @property
+    def order(self) -> dict[str, int]:
+        return {c.key: n for n, c in enumerate(self.all_columns)}
+
+
+NOTE_COLUMN = Column("note", "备注", "note")
+POINT_COLUMNS = (Column("lon", "经度", "longitude"), Column("lat", "纬度", "latitude"))
 
 COLUMNS: tuple[Column, ...] = (
     Column("household", "户号", "household number"),
@@ -94,6 +144,81 @@ OPTIONAL_COLUMNS: tuple[Column, ...] = (
 )
 ALL_COLUMNS = COLUMNS + OPTIONAL_COLUMNS
 COLUMN_ORDER = {c.key: n for n, c in enumerate(ALL_COLUMNS)}
+PERSONS = Template("persons", COLUMNS, OPTIONAL_COLUMNS)
+HOUSEHOLDS = Template(
+    "households",
+    (
+        Column("number", "户号", "household number"),
+        Column("grid_code", "网格编码", "grid code"),
+        Column("building", "楼栋编码", "building code"),
+        Column("house_number", "门牌号", "house number"),
+        Column("address", "地址", "address"),
+    ),
+    (*POINT_COLUMNS, NOTE_COLUMN),
+)
+BUILDINGS = Template(
+    "buildings",
+    (
+        Column("code", "楼栋编码", "building code"),
+        Column("name", "名称", "name"),
+        Column("kind", "类型", "kind"),
+        Column("floors", "层数", "floors"),
+        Column("grid_code", "网格编码", "grid code"),
+        Column("address", "地址", "address"),
+    ),
+    (*POINT_COLUMNS, NOTE_COLUMN),
+)
+ORGANISATIONS = Template(
+    "organisations",
+    (
+        Column("credit_code", "统一社会信用代码", "unified social credit code"),
+        Column("name", "名称", "name"),
+        Column("kind", "类型", "kind"),
+        Column("representative", "法定代表人或负责人", "legal representative or keeper"),
+        Column("phone", "联系电话", "phone"),
+        Column("grid_code", "网格编码", "grid code"),
+        Column("address", "地址", "address"),
+        Column("state", "经营状态", "state"),
+    ),
+    (
+        Column("building", "楼栋编码", "building code"),
+        Column("employees", "从业人数", "employees"),
+        *POINT_COLUMNS,
+        NOTE_COLUMN,
+    ),
+)
+COMPONENTS = Template(
+    "components",
+    (
+        Column("object_id", "部件标识码", "component ID"),
+        Column("item", "部件类别", "class"),
+        Column("name", "名称", "name"),
+        Column("grid_code", "网格编码", "grid code"),
+        Column("location", "位置", "where"),
+        Column("owner_department", "主管部门", "department in charge"),
+        Column("owner_unit", "权属单位", "owner"),
+        Column("maintainer_department", "养护部门", "maintained by"),
+        Column("state", "状态", "state"),
+    ),
+    (Column("installed_on", "设置日期", "installed"), *POINT_COLUMNS, NOTE_COLUMN),
+)
+
+
+def kind_label(kind: str) -> Any:
+    """A kind of record's name in the reader's language (lazy: forms build their choices at import time)."""
+    return {
+        "persons": pgettext_lazy("record kind", "Persons"),
+        "households": pgettext_lazy("record kind", "Households"),
+        "buildings": pgettext_lazy("record kind", "Buildings"),
+        "organisations": pgettext_lazy("record kind", "Organisations"),
+        "components": pgettext_lazy("record kind", "Components"),
+    }[kind]
+
+
+TEMPLATES: dict[str, Template] = {
+    t.kind: t for t in (PERSONS, HOUSEHOLDS, BUILDINGS, ORGANISATIONS, COMPONENTS)
+}
+KINDS = tuple(TEMPLATES)
 WATERMARK_STARTS = ("导出人", "exported by")
 
 # The template's example person: the sample number GB 11643 publishes, refused on import so that the example
@@ -157,6 +282,45 @@ ETHNICITY_WORDS: dict[str, tuple[str, ...]] = {
 ETHNICITY_WORDS[Ethnicity.OTHER] = ("其他", "未识别民族", "其他未识别民族")
 ETHNICITY_WORDS[Ethnicity.FOREIGN_ORIGIN] = ("外国血统", "外国血统中国籍人士", "入籍")
 KEY_GROUP_SEPARATORS = re.compile(r"[;；、,，]")
+BUILDING_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    BuildingKind.RESIDENTIAL: ("住宅", "住宅楼", "居民楼"),
+    BuildingKind.COURTYARD: ("农村院落", "院落", "平房院落"),
+    BuildingKind.COMMERCIAL: ("商业", "商业楼", "商业用房"),
+    BuildingKind.PUBLIC: ("公共建筑", "公建"),
+    BuildingKind.INDUSTRIAL: ("工业", "厂房", "工业厂房"),
+    BuildingKind.OTHER: ("其他",),
+}
+ORGANISATION_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    OrganisationKind.SHOP: ("个体工商户", "个体户", "商铺", "门店"),
+    OrganisationKind.ENTERPRISE: ("企业", "公司"),
+    OrganisationKind.SOCIAL: ("社会组织", "协会"),
+    OrganisationKind.INSTITUTION: ("机关事业单位", "事业单位", "机关"),
+    OrganisationKind.OTHER: ("其他",),
+}
+ORGANISATION_STATE_WORDS: dict[str, tuple[str, ...]] = {
+    OrganisationState.OPEN: ("在营", "营业", "正常", "开业", "存续"),
+    OrganisationState.CLOSED: ("歇业", "停业", "注销", "关闭"),
+}
+COMPONENT_STATE_WORDS: dict[str, tuple[str, ...]] = {
+    ComponentState.GOOD: ("完好", "正常"),
+    ComponentState.DAMAGED: ("损坏", "破损"),
+    ComponentState.MISSING: ("丢失", "缺失"),
+    ComponentState.OCCUPIED: ("占用", "被占用", "堵塞"),
+    ComponentState.RETIRED: ("报废", "废弃", "停用"),
+}
+# {lookup name: (Chinese words, choices)}: the coded columns of every template.
+WORD_TABLES: dict[str, tuple[dict[str, tuple[str, ...]], Any]] = {
+    "relation": (RELATION_WORDS, Relation),
+    "document_kind": (DOCUMENT_WORDS, DocumentKind),
+    "residence": (RESIDENCE_WORDS, Residence),
+    "key_groups": (KEY_GROUP_WORDS, KeyGroup),
+    "gender": (GENDER_WORDS, Gender),
+    "ethnicity": (ETHNICITY_WORDS, Ethnicity),
+    "building_kind": (BUILDING_KIND_WORDS, BuildingKind),
+    "organisation_kind": (ORGANISATION_KIND_WORDS, OrganisationKind),
+    "organisation_state": (ORGANISATION_STATE_WORDS, OrganisationState),
+    "component_state": (COMPONENT_STATE_WORDS, ComponentState),
+}
 
 
 def chinese_word(table: dict[str, tuple[str, ...]], code: str) -> str:
@@ -172,14 +336,7 @@ def _fold(text: str) -> str:
 @cache
 def _lookup(table_name: str) -> dict[str, str]:
     """{spelling: code}: the codes, the Chinese words and the choice labels in English and Chinese."""
-    table, choices = {
-        "relation": (RELATION_WORDS, Relation),
-        "document_kind": (DOCUMENT_WORDS, DocumentKind),
-        "residence": (RESIDENCE_WORDS, Residence),
-        "key_groups": (KEY_GROUP_WORDS, KeyGroup),
-        "gender": (GENDER_WORDS, Gender),
-        "ethnicity": (ETHNICITY_WORDS, Ethnicity),
-    }[table_name]
+    table, choices = WORD_TABLES[table_name]
     words: dict[str, str] = {}
     for value, label in choices.choices:
         for lang in ("en", "zh-hans"):
@@ -199,8 +356,8 @@ def _lookup(table_name: str) -> dict[str, str]:
 # -- reading a file ----------------------------------------------------------------------------------------------
 
 
-class PersonFileError(ImportFileError):
-    """The file cannot be read as the persons template; `row` and `column` say where, when a cell is at fault."""
+class SheetFileError(ImportFileError):
+    """The file cannot be read as its template; `row` and `column` say where, when a cell is at fault."""
 
     def __init__(self, message: str, *, row: int = 0, column: str = "") -> None:
         super().__init__(message)
@@ -213,14 +370,20 @@ class SheetRow(NamedTuple):
     values: dict[str, Any]  # column key -> the cell's value (text; a date or a number from an Excel cell)
 
 
-class PersonRows(Iterator[SheetRow]):
-    """The person rows of a file, read lazily after its header; `headers` is {column key: header as in the
+class SheetRows(Iterator[SheetRow]):
+    """The record rows of a file, read lazily after its header; `headers` is {column key: header as in the
     file}, `ignored` the headers of the columns that are not the template's."""
 
     def __init__(
-        self, lines: Iterator[tuple[int, Sequence[Any]]], *, formulas: bool = False, close: Any = None
+        self,
+        lines: Iterator[tuple[int, Sequence[Any]]],
+        template: Template = PERSONS,
+        *,
+        formulas: bool = False,
+        close: Any = None,
     ) -> None:
         self._lines = lines
+        self.template = template
         self._formulas = formulas  # cells read from a workbook: a text starting with = is a formula
         self._close = close
         self.headers: dict[str, str] = {}
@@ -233,7 +396,7 @@ class PersonRows(Iterator[SheetRow]):
         for position, value in enumerate(cells):
             if type(value) is str and value.startswith("="):
                 key = next((k for k, p in self._positions if p == position), "")
-                raise PersonFileError(
+                raise SheetFileError(
                     _("Cell %(cell)s holds a formula: type values only (formulas are not imported).")
                     % {"cell": f"{get_column_letter(position + 1)}{line}"},
                     row=line,
@@ -241,7 +404,8 @@ class PersonRows(Iterator[SheetRow]):
                 )
 
     def _read_header(self) -> None:
-        names = _header_names()
+        names = _header_names(self.template.kind)
+        columns = self.template.columns
         for line, cells in self._lines:
             texts = [_plain(c) for c in cells]
             if not any(texts):
@@ -256,7 +420,7 @@ class PersonRows(Iterator[SheetRow]):
                     if text:
                         self.ignored.append(text)
                 elif key in self.headers:
-                    raise PersonFileError(
+                    raise SheetFileError(
                         _("Row %(row)s has the column %(column)s twice.") % {"row": line, "column": text},
                         row=line,
                         column=text,
@@ -264,25 +428,26 @@ class PersonRows(Iterator[SheetRow]):
                 else:
                     self.headers[key] = text
                     self._positions.append((key, position))
-            missing = [c.chinese for c in COLUMNS if c.key not in self.headers]
+            missing = [c.chinese for c in columns if c.key not in self.headers]
             if missing:
-                raise PersonFileError(
+                raise SheetFileError(
                     _(
                         "The header (row %(row)s) lacks the column(s) %(missing)s: the template's header is %(expected)s."
                     )
                     % {
                         "row": line,
                         "missing": "、".join(missing),
-                        "expected": "、".join(c.chinese for c in COLUMNS),
+                        "expected": "、".join(c.chinese for c in columns),
                     },
                     row=line,
                 )
-            if ("lon" in self.headers) != ("lat" in self.headers):
-                raise PersonFileError(_("Give both longitude and latitude columns, or neither."), row=line)
+            for first, second in self.template.together:
+                if (first in self.headers) != (second in self.headers):
+                    raise SheetFileError(_("Give both longitude and latitude columns, or neither."), row=line)
             return
-        raise PersonFileError(_("The file is empty: it has no header row."))
+        raise SheetFileError(_("The file is empty: it has no header row."))
 
-    def __iter__(self) -> PersonRows:
+    def __iter__(self) -> SheetRows:
         return self
 
     def __next__(self) -> SheetRow:
@@ -296,7 +461,7 @@ class PersonRows(Iterator[SheetRow]):
                 continue
             self._count += 1
             if self._count > MAX_ROWS:
-                raise PersonFileError(
+                raise SheetFileError(
                     _("The file has more than %(max)s rows: split it into smaller files.") % {"max": MAX_ROWS}
                 )
             for key, value in values.items():
@@ -313,9 +478,9 @@ class PersonRows(Iterator[SheetRow]):
 
 
 @cache
-def _header_names() -> dict[str, str]:
+def _header_names(kind: str) -> dict[str, str]:
     names: dict[str, str] = {}
-    for column in ALL_COLUMNS:
+    for column in TEMPLATES[kind].all_columns:
         for spelling in (column.key, column.chinese, column.english):
             names[_fold(spelling)] = column.key
     return names
@@ -325,55 +490,62 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def read_persons(data: bytes, name: str) -> PersonRows:
-    """The rows of an .xlsx (first sheet) or .csv (UTF-8, with or without BOM, or GB18030) persons file.
+def read_persons(data: bytes, name: str) -> SheetRows:
+    """The rows of a persons file (`read_sheet` with the persons template)."""
+    return read_sheet(data, name, PERSONS)
 
-    Raises PersonFileError for a file that is not the template: too large, not a workbook, a zip bomb, a header
+
+def read_sheet(data: bytes, name: str, template: Template) -> SheetRows:
+    """The rows of an .xlsx (first sheet) or .csv (UTF-8, with or without BOM, or GB18030) file of `template`.
+
+    Raises SheetFileError for a file that is not the template: too large, not a workbook, a zip bomb, a header
     without the template's columns, or a formula in a cell (naming the cell)."""
     lower = name.lower()
     if len(data) > MAX_BYTES:
-        raise PersonFileError(
+        raise SheetFileError(
             _("The file is larger than %(mb)s MB: split it into smaller files.") % {"mb": MAX_BYTES // 2**20}
         )
     if lower.endswith(".csv"):
-        return _read_csv(data)
+        return _read_csv(data, template)
     if lower.endswith(".xlsx"):
-        return _read_xlsx(data)
-    raise PersonFileError(_("Upload an Excel workbook (.xlsx) or a CSV file (.csv)."))
+        return _read_xlsx(data, template)
+    raise SheetFileError(_("Upload an Excel workbook (.xlsx) or a CSV file (.csv)."))
 
 
-def _read_csv(data: bytes) -> PersonRows:
+def _read_csv(data: bytes, template: Template) -> SheetRows:
     from gridgov.core.textfiles import decode_text
 
     try:
         text = decode_text(data)
     except UnicodeDecodeError as exc:
-        raise PersonFileError(
+        raise SheetFileError(
             _("The file is neither UTF-8 nor GB18030 text (byte %(at)s): save it again as CSV.")
             % {"at": exc.start}
         ) from exc
-    return PersonRows(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
+    return SheetRows(enumerate(csv.reader(io.StringIO(text, newline="")), start=1), template)
 
 
-def _read_xlsx(data: bytes) -> PersonRows:
+def _read_xlsx(data: bytes, template: Template) -> SheetRows:
     if not data.startswith(b"PK\x03\x04"):
-        raise PersonFileError(_("The file is not an Excel workbook (.xlsx)."))
+        raise SheetFileError(_("The file is not an Excel workbook (.xlsx)."))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             unpacked = sum(i.file_size for i in z.infolist())
         if unpacked > max(MIN_UNPACKED_ALLOWANCE, MAX_UNPACK_RATIO * len(data)):
-            raise PersonFileError(_("The workbook unpacks to too much data."))
+            raise SheetFileError(_("The workbook unpacks to too much data."))
         from openpyxl import load_workbook
 
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except PersonFileError:
+    except SheetFileError:
         raise
     except Exception as exc:  # openpyxl raises many kinds for a broken or foreign file
-        raise PersonFileError(_("The file is not an Excel workbook (.xlsx) that can be read.")) from exc
+        raise SheetFileError(_("The file is not an Excel workbook (.xlsx) that can be read.")) from exc
     try:
         ws = wb.worksheets[0]
         ws.reset_dimensions()  # some writers store a wrong sheet size; read every row there is
-        return PersonRows(enumerate(ws.iter_rows(values_only=True), start=1), formulas=True, close=wb.close)
+        return SheetRows(
+            enumerate(ws.iter_rows(values_only=True), start=1), template, formulas=True, close=wb.close
+        )
     except BaseException:
         wb.close()
         raise
@@ -391,11 +563,12 @@ class ImportProblem:
 
 @dataclass
 class ImportReport:
+    kind: str = "persons"
     rows: int = 0
-    created: int = 0
+    created: int = 0  # records of the kind (persons, buildings…) registered
     updated: int = 0
-    moved: int = 0
-    households_created: int = 0
+    moved: int = 0  # persons only: found in another grid and moved
+    households_created: int = 0  # persons only: the households their rows named
     households_updated: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     more_problems: int = 0  # problems found beyond the listed ones
@@ -405,6 +578,28 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def counts(self) -> list[tuple[int, str]]:
+        """What was written, as (number, words) in the reader's language."""
+        if self.kind == "persons":
+            return [
+                (self.created, _("persons registered")),
+                (self.updated, _("persons updated")),
+                (self.moved, _("persons moved from another grid")),
+                (self.households_created, _("households created")),
+                (self.households_updated, _("households updated")),
+            ]
+        created, updated = {
+            "households": (_("households created"), _("households updated")),
+            "buildings": (_("buildings registered"), _("buildings updated")),
+            "organisations": (_("organisations registered"), _("organisations updated")),
+            "components": (_("components registered"), _("components updated")),
+        }[self.kind]
+        return [(self.created, created), (self.updated, updated)]
+
+    def reset_counts(self) -> None:
+        self.created = self.updated = self.moved = self.households_created = self.households_updated = 0
 
     @property
     def problem_count(self) -> int:
@@ -487,7 +682,7 @@ def _kept_grids(actor: Any, grids: Iterable[Grid]) -> frozenset[int] | None:
 
 
 def may_import(actor: Any) -> bool:
-    """Who may import persons at all: the grid's and the village's keepers, and the county's administrators."""
+    """Who may import at all (any kind): the grid's and the village's keepers, and the county's administrators."""
     return (
         actor is None or is_county_wide(actor) or any(h.role in REGISTRY_KEEPERS for h in held_roles(actor))
     )
@@ -524,18 +719,24 @@ def _unknown_word(key: str, value: str) -> str:
     raise KeyError(key)
 
 
-def _word(row: _Row, key: str, raw: Any) -> str:
+def _word(row: Any, key: str, raw: Any, table: str = "") -> str:
+    """The code a label stands for ("" for an empty cell); an unknown label is reported on column `key`."""
     text = _text(raw)
     if not text:
         return ""
-    code = _lookup(key).get(_fold(text))
+    code = _lookup(table or key).get(_fold(text))
     if code is None:
-        row.problems.append((key, _unknown_word(key, text)))
+        message = (
+            _("Unknown value “%(value)s”: see the list of codes.") % {"value": text}
+            if table
+            else _unknown_word(key, text)
+        )
+        row.problems.append((key, message))
         return ""
     return code
 
 
-def _date(row: _Row, raw: Any) -> dt.date | None:
+def _date(row: Any, raw: Any, key: str = "birth_date") -> dt.date | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, dt.datetime):
@@ -545,16 +746,26 @@ def _date(row: _Row, raw: Any) -> dt.date | None:
     text = _text(raw)
     match = _DATE.fullmatch(text) or _COMPACT_DATE.fullmatch(text)
     if match is None:
-        row.problems.append(("birth_date", _("Write the date of birth as YYYY-MM-DD.")))
+        message = (
+            _("Write the date of birth as YYYY-MM-DD.")
+            if key == "birth_date"
+            else _("Write the date as YYYY-MM-DD.")
+        )
+        row.problems.append((key, message))
         return None
     try:
         return dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        row.problems.append(("birth_date", _("The date of birth is no real day of the calendar.")))
+        message = (
+            _("The date of birth is no real day of the calendar.")
+            if key == "birth_date"
+            else _("The date is no real day of the calendar.")
+        )
+        row.problems.append((key, message))
         return None
 
 
-def _number(row: _Row, key: str, raw: Any) -> str:
+def _number(row: Any, key: str, raw: Any) -> str:
     """A document number or a phone as text; numbers Excel has rounded and masked numbers are refused."""
     if raw is None:
         return ""
@@ -581,7 +792,7 @@ def _number(row: _Row, key: str, raw: Any) -> str:
     return text
 
 
-def _coordinate(row: _Row, key: str, raw: Any, limit: float) -> float | None:
+def _coordinate(row: Any, key: str, raw: Any, limit: float) -> float | None:
     text = _text(raw)
     if not text:
         return None
@@ -598,6 +809,46 @@ def _coordinate(row: _Row, key: str, raw: Any, limit: float) -> float | None:
         )
         return None
     return value
+
+
+def _grid(row: Any, raw: Any, ctx: _Context, *, message: str) -> Grid | None:
+    """The level-3 grid a row names, when it is current and one whose register the importer keeps; else the
+    problem on the grid column (`message` when the cell is empty)."""
+    code = _text(raw)
+    if not code:
+        row.problems.append(("grid_code", message))
+        return None
+    grid = ctx.grids.get(code)
+    if grid is None:
+        row.problems.append(
+            ("grid_code", _("No current level-3 grid has the code %(code)s.") % {"code": code})
+        )
+    elif ctx.allowed is not None and grid.pk not in ctx.allowed:
+        row.problems.append(
+            ("grid_code", _("Grid %(code)s is not one whose register you keep.") % {"code": code})
+        )
+        grid = None
+    return grid
+
+
+def _point(row: Any, v: dict[str, Any]) -> tuple[float | None, float | None]:
+    """Longitude and latitude, both or neither (None, None when the file has no such columns)."""
+    if "lon" not in v:
+        return None, None
+    lon = _coordinate(row, "lon", v["lon"], 180)
+    lat = _coordinate(row, "lat", v["lat"], 90)
+    if (lon is None) != (lat is None) and not any(k in ("lon", "lat") for k, _m in row.problems):
+        row.problems.append(("lon", _("Give both longitude and latitude, or neither.")))
+    return lon, lat
+
+
+def _note(row: Any, raw: Any) -> str:
+    """The 备注 cell; its text is never repeated in a message (it may be personal)."""
+    note = _text(raw)
+    if len(note) > NOTE_MAX:
+        row.problems.append(("note", note_too_long()))
+        return ""
+    return note
 
 
 def check_row(sheet_row: SheetRow, ctx: _Context) -> _Row:
@@ -635,21 +886,7 @@ def check_row(sheet_row: SheetRow, ctx: _Context) -> _Row:
     phone = _number(row, "phone", v["phone"])
     residence = _word(row, "residence", v["residence"])
 
-    grid = None
-    code = _text(v["grid_code"])
-    if not code:
-        problems.append(("grid_code", _("Enter the code of the person's level-3 grid.")))
-    else:
-        grid = ctx.grids.get(code)
-        if grid is None:
-            problems.append(
-                ("grid_code", _("No current level-3 grid has the code %(code)s.") % {"code": code})
-            )
-        elif ctx.allowed is not None and grid.pk not in ctx.allowed:
-            problems.append(
-                ("grid_code", _("Grid %(code)s is not one whose register you keep.") % {"code": code})
-            )
-            grid = None
+    grid = _grid(row, v["grid_code"], ctx, message=_("Enter the code of the person's level-3 grid."))
     row.grid = grid
 
     groups: list[str] = []
@@ -672,15 +909,10 @@ def check_row(sheet_row: SheetRow, ctx: _Context) -> _Row:
                 groups.append(group)
     row.groups = groups
 
-    lon = lat = None
-    if "lon" in v:
-        lon = _coordinate(row, "lon", v["lon"], 180)
-        lat = _coordinate(row, "lat", v["lat"], 90)
-        if (lon is None) != (lat is None) and not any(k in ("lon", "lat") for k, _m in problems):
-            problems.append(("lon", _("Give both longitude and latitude, or neither.")))
-
+    lon, lat = _point(row, v)
     name_mongolian = _text(v["name_mongolian"])
     address = _text(v["address"])
+    note = _text(v["note"])  # clean_person checks its length
     cleaned, found = clean_person(
         PersonInput(
             name=_text(v["name"]),
@@ -700,6 +932,7 @@ def check_row(sheet_row: SheetRow, ctx: _Context) -> _Row:
             lat=lat,
             key_groups=groups,
             source=Source.IMPORT,
+            note=note,
         )
     )
     if found:
@@ -728,6 +961,7 @@ def check_row(sheet_row: SheetRow, ctx: _Context) -> _Row:
             ("phone", phone),
             ("residence", residence),
             ("address", address),
+            ("note", note),
         )
         if not cell
     }
@@ -837,8 +1071,18 @@ def import_persons(data: bytes, name: str, *, actor: Any) -> ImportReport:
     """Check every row of a persons file; if all are right, write them all in one transaction (households,
     persons, moves, key-group labels, member counts) with one audit record. Never raises for a bad file: the
     report lists the problems, and then nothing was written."""
+    return import_file("persons", data, name, actor=actor)
+
+
+def import_file(kind: str, data: bytes, name: str, *, actor: Any) -> ImportReport:
+    """Check every row of a file of `kind` (persons, households, buildings, organisations, components), then the
+    rows against each other and the register; if all are right, write them all in one transaction with one
+    audit record. Never raises for a bad file: the report lists the problems, and then nothing was written."""
     started = time.perf_counter()
-    report = ImportReport()
+    importer = IMPORTERS[kind]
+    template = importer.template
+    order = template.order
+    report = ImportReport(kind=kind)
     problems: list[tuple[int, int, str, str]] = []  # (row, column order, header, message)
 
     def done() -> ImportReport:
@@ -849,18 +1093,19 @@ def import_persons(data: bytes, name: str, *, actor: Any) -> ImportReport:
         return report
 
     if not may_import(actor):
-        problems.append((0, 0, "", _("Only the people who keep a grid's register may import persons.")))
+        problems.append((0, 0, "", _("Only the people who keep a grid's register may import it.")))
         return done()
-    ctx = _context(actor)
-    rows: list[_Row] = []
-    sheet: PersonRows | None = None
+    ctx = importer.context(actor)
+    rows: list[Any] = []
+    sheet: SheetRows | None = None
     try:
-        sheet = read_persons(data, name)
+        sheet = read_sheet(data, name, template)
         report.ignored_columns = list(sheet.ignored)
         headers = sheet.headers
+        check = importer.check
         for sheet_row in sheet:
-            rows.append(check_row(sheet_row, ctx))
-    except PersonFileError as exc:
+            rows.append(check(sheet_row, ctx))
+    except SheetFileError as exc:
         problems.append((exc.row, 0, exc.column, exc.message))
         return done()
     finally:
@@ -868,48 +1113,76 @@ def import_persons(data: bytes, name: str, *, actor: Any) -> ImportReport:
             sheet.close()
     report.rows = len(rows)
     if not rows:
-        problems.append((0, 0, "", _("The file has a header but no person rows.")))
+        problems.append((0, 0, "", _("The file has a header but no rows to import.")))
         return done()
 
-    first_of: dict[str, int] = {}
-    for r in rows:
-        if r.index:
-            earlier = first_of.setdefault(r.index, r.line)
-            if earlier != r.line:
-                r.problems.append(
-                    ("document_number", _("The same document as row %(row)s.") % {"row": earlier})
-                )
-    held = _register(list(first_of), sorted({r.household for r in rows if r.household}))
-    _check_households(rows, held.households, held.heads, set(first_of))
+    held = importer.against_register(rows, ctx)
     for r in rows:
         for key, message in r.problems:
-            problems.append((r.line, COLUMN_ORDER.get(key, 0), headers.get(key, key), message))
+            problems.append((r.line, order.get(key, 0), headers.get(key, key), message))
     if problems:
         return done()
 
     try:
         with transaction.atomic():
-            _Writer(rows, held, report, actor=actor, name=name).write()
+            importer.write(rows, held, report, actor=actor, name=name)
+            # Counts and the file's fingerprint only: never a name, a number or a note of the file.
             audit.record(
                 "registry.import",
                 actor=actor,
                 data={
+                    "kind": kind,
                     "format": "xlsx" if name.lower().endswith(".xlsx") else "csv",
                     "file_sm3": provider().sm3(data).hex(),
                     "rows": report.rows,
                     "created": report.created,
                     "updated": report.updated,
-                    "moved": report.moved,
-                    "households_created": report.households_created,
-                    "households_updated": report.households_updated,
+                    **(
+                        {
+                            "moved": report.moved,
+                            "households_created": report.households_created,
+                            "households_updated": report.households_updated,
+                        }
+                        if kind == "persons"
+                        else {}
+                    ),
                 },
             )
     except IntegrityError:
-        # Somebody registered one of these people (or households) while the file was checked.
-        report.created = report.updated = report.moved = 0
-        report.households_created = report.households_updated = 0
+        # Somebody registered one of these records while the file was checked.
+        report.reset_counts()
         problems.append((0, 0, "", _("The register changed while the file was checked: import it again.")))
     return done()
+
+
+class _PersonImporter:
+    """Persons with their households: the master index by document, moves, key groups, member counts."""
+
+    template = PERSONS
+
+    def context(self, actor: Any) -> _Context:
+        return _context(actor)
+
+    def check(self, sheet_row: SheetRow, ctx: _Context) -> _Row:
+        return check_row(sheet_row, ctx)
+
+    def against_register(self, rows: list[_Row], ctx: _Context) -> _Register:
+        first_of: dict[str, int] = {}
+        for r in rows:
+            if r.index:
+                earlier = first_of.setdefault(r.index, r.line)
+                if earlier != r.line:
+                    r.problems.append(
+                        ("document_number", _("The same document as row %(row)s.") % {"row": earlier})
+                    )
+        held = _register(list(first_of), sorted({r.household for r in rows if r.household}))
+        _check_households(rows, held.households, held.heads, set(first_of))
+        return held
+
+    def write(
+        self, rows: list[_Row], held: _Register, report: ImportReport, *, actor: Any, name: str
+    ) -> None:
+        _Writer(rows, held, report, actor=actor, name=name).write()
 
 
 # -- writing -----------------------------------------------------------------------------------------------------
@@ -962,6 +1235,7 @@ KEPT_WHEN_EMPTY = {
     "phone_masked": "phone",
     "residence": "residence",
     "address": "address",
+    "note": "note",
 }
 
 
@@ -1177,7 +1451,7 @@ class _Writer:
             )
 
 
-def _grid_ids(r: _Row) -> tuple[int, int | None, int | None, int | None]:
+def _grid_ids(r: _Row | _Record) -> tuple[int, int | None, int | None, int | None]:
     g = r.grid
     assert g is not None
     return g.pk, g.l1_id, g.l2_id, g.l3_id
@@ -1187,3 +1461,472 @@ def _point_address(r: _Row, *, empty_as_null: bool = False) -> tuple[float | Non
     c = r.cleaned
     assert c is not None
     return c["lon"], c["lat"], (c["address"] or None) if empty_as_null else c["address"]
+
+
+# -- households, buildings, organisations, components ------------------------------------------------------------
+
+
+class _Record:
+    """One checked row of a record file: its key (how the register finds it again), its grid, its fields as
+    the model names them, and the fields whose cells were empty (an update keeps what is stored)."""
+
+    __slots__ = ("building", "cleaned", "existing", "grid", "keep", "key", "line", "problems")
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.key: Any = None
+        self.grid: Grid | None = None
+        self.cleaned: dict[str, Any] = {}
+        self.keep: set[str] = set()
+        self.building = ""  # a building code to resolve against the register
+        self.existing: int | None = None  # the id of the record the register already holds
+        self.problems: list[tuple[str, str]] = []
+
+
+def _text_cell(row: _Record, v: dict[str, Any], key: str, limit: int, *, required: str = "") -> str:
+    """A text cell of at most `limit` characters; `required` is the message for an empty one."""
+    text = _text(v.get(key))
+    if not text and required:
+        row.problems.append((key, required))
+    elif len(text) > limit:
+        row.problems.append((key, _("At most %(max)s characters.") % {"max": limit}))
+        return ""
+    return text
+
+
+def _count(row: _Record, key: str, raw: Any, limit: int) -> int | None:
+    """A whole number from 0 to `limit` (None for an empty cell)."""
+    text = _text(raw)
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > limit:
+        row.problems.append((key, _("Write a whole number from 0 to %(max)s.") % {"max": limit}))
+        return None
+    return int(text)
+
+
+def _set(row: _Record, name: str, value: Any, default: Any) -> None:
+    """A field that keeps its stored value on an update when the cell is empty, and is `default` when new."""
+    if value in ("", None):
+        row.keep.add(name)
+        row.cleaned[name] = default
+    else:
+        row.cleaned[name] = value
+
+
+class _RecordImporter:
+    """A kind of record found again by one key (`key_column`): in the file once, in the register updated in
+    place when it lies in a grid the importer keeps, reported when it lies in another; written in bulk."""
+
+    template: Template
+    model: Any
+    key_column: str
+    key_field: str
+    # The template's example (its key), refused so that it is never registered.
+    example_key = ""
+
+    def context(self, actor: Any) -> _Context:
+        return _context(actor)
+
+    def check(self, sheet_row: SheetRow, ctx: _Context) -> _Record:
+        row = _Record(sheet_row.line)
+        v = sheet_row.values
+        self.check_cells(row, v, ctx)
+        lon, lat = _point(row, v)
+        _set(row, "lon", lon, None)
+        _set(row, "lat", lat, None)
+        _set(row, "note", _note(row, v.get("note")), "")
+        if row.key is not None and row.key == self.example_key:
+            row.problems.append((self.key_column, _("This is the template's example: delete the row.")))
+        return row
+
+    def check_cells(self, row: _Record, v: dict[str, Any], ctx: _Context) -> None:
+        raise NotImplementedError
+
+    def existing(self, keys: list[Any]) -> dict[Any, tuple[int, int]]:
+        """{key: (id, grid id)} of the keys the register holds."""
+        found: dict[Any, tuple[int, int]] = {}
+        for chunk in _in_chunks(keys):
+            rows = self.model.objects.filter(**{f"{self.key_field}__in": chunk})
+            found.update((k, (pk, g)) for k, pk, g in rows.values_list(self.key_field, "id", "grid_id"))
+        return found
+
+    def duplicate_column(self, row: _Record) -> str:
+        return self.key_column
+
+    def against_register(self, rows: list[_Record], ctx: _Context) -> None:
+        first_of: dict[Any, int] = {}
+        for r in rows:
+            if r.key is None:
+                continue
+            earlier = first_of.setdefault(r.key, r.line)
+            if earlier != r.line:
+                r.problems.append(
+                    (
+                        self.duplicate_column(r),
+                        _("The same as row %(row)s: each record is listed once.") % {"row": earlier},
+                    )
+                )
+        held = self.existing(list(first_of))
+        for r in rows:
+            known = held.get(r.key) if r.key is not None else None
+            if known is None:
+                continue
+            if ctx.allowed is not None and known[1] not in ctx.allowed:
+                r.problems.append(
+                    (
+                        self.duplicate_column(r),
+                        _(
+                            "Registered in a grid whose register you do not keep: its keepers or the office may change it."
+                        ),
+                    )
+                )
+            else:
+                r.existing = known[0]
+        codes = sorted({r.building for r in rows if r.building})
+        if codes:
+            buildings: dict[str, tuple[int, int]] = {}
+            for chunk in _in_chunks(codes):
+                found = Building.objects.filter(code__in=chunk).values_list("code", "id", "grid_id")
+                buildings.update((code, (pk, g)) for code, pk, g in found)
+            for r in rows:
+                if not r.building:
+                    continue
+                building = buildings.get(r.building)
+                if building is None:
+                    r.problems.append(
+                        (
+                            "building",
+                            _("No building has the code %(code)s: import the buildings first.")
+                            % {"code": r.building},
+                        )
+                    )
+                elif ctx.allowed is not None and building[1] not in ctx.allowed:
+                    r.problems.append(
+                        (
+                            "building",
+                            _("Building %(code)s is in a grid whose register you do not keep.")
+                            % {"code": r.building},
+                        )
+                    )
+                else:
+                    r.cleaned["building"] = building[0]
+                    r.keep.discard("building")
+
+    def write(self, rows: list[_Record], held: None, report: ImportReport, *, actor: Any, name: str) -> None:
+        report.created, report.updated = _write_records(self.model, rows)
+
+
+def _write_records(model: Any, rows: list[_Record]) -> tuple[int, int]:
+    """New rows inserted, known ones updated in place (an empty cell keeps the stored value), in a few
+    statements; returns (created, updated)."""
+    names = list(rows[0].cleaned)
+    fields = [model._meta.get_field(n) for n in names]
+    now_db = model._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    kept = {n for r in rows for n in r.keep}
+
+    def values(r: _Record, *, update: bool) -> list[Any]:
+        return [
+            None if update and n in r.keep else f.get_db_prep_save(r.cleaned[n], connection)
+            for n, f in zip(names, fields, strict=True)
+        ]
+
+    new = [r for r in rows if r.existing is None]
+    known = [r for r in rows if r.existing is not None]
+    _insert(
+        model,
+        [*names, "grid", "grid_l1_id", "grid_l2_id", "grid_l3_id", "created_at", "updated_at"],
+        ((*values(r, update=False), *_grid_ids(r), now_db, now_db) for r in new),
+    )
+    quote = connection.ops.quote_name
+    assignments = [
+        _keep_or_set(f.column) if n in kept else f"{quote(f.column)} = %s"
+        for n, f in zip(names, fields, strict=True)
+    ]
+    assignments += [
+        "grid_id = %s",
+        "grid_l1_id = %s",
+        "grid_l2_id = %s",
+        "grid_l3_id = %s",
+        "updated_at = %s",
+    ]
+    _update(
+        model,
+        assignments,
+        "id",
+        ((*values(r, update=True), *_grid_ids(r), now_db, r.existing) for r in known),
+    )
+    return len(new), len(known)
+
+
+class _HouseholdImporter(_RecordImporter):
+    """What a persons file cannot say of a household: its building and house number, its own address, point
+    and note. Its members come with the persons file (the household is found by its number there)."""
+
+    template = HOUSEHOLDS
+    model = Household
+    key_column = "number"
+    key_field = "number"
+
+    def check_cells(self, row: _Record, v: dict[str, Any], ctx: _Context) -> None:
+        number = _text_cell(row, v, "number", 30, required=_("Enter the household number."))
+        row.key = number or None
+        row.cleaned["number"] = number
+        row.grid = _grid(
+            row, v["grid_code"], ctx, message=_("Enter the code of the household's level-3 grid.")
+        )
+        row.building = _text_cell(row, v, "building", 40)
+        _set(row, "building", None, None)  # resolved against the register; empty keeps the stored one
+        _set(row, "house_number", _text_cell(row, v, "house_number", 40), "")
+        _set(row, "address", _text_cell(row, v, "address", 200), "")
+
+    def against_register(self, rows: list[_Record], ctx: _Context) -> None:
+        super().against_register(rows, ctx)
+        # A household with members moves with them (the persons file): here its grid cannot change.
+        known = {r.existing: r for r in rows if r.existing is not None and r.grid is not None}
+        for chunk in _in_chunks(sorted(known)):
+            for pk, grid_id, code in Household.objects.filter(pk__in=chunk, members__gt=0).values_list(
+                "id", "grid_id", "grid__code"
+            ):
+                r = known[pk]
+                if r.grid is not None and r.grid.pk != grid_id:
+                    r.problems.append(
+                        (
+                            "grid_code",
+                            _(
+                                "The household's members live in grid %(code)s: move them with the persons file, and the household moves with them."
+                            )
+                            % {"code": code},
+                        )
+                    )
+
+
+class _BuildingImporter(_RecordImporter):
+    template = BUILDINGS
+    model = Building
+    key_column = "code"
+    key_field = "code"
+    example_key = "150621100200001-EXAMPLE"
+
+    def check_cells(self, row: _Record, v: dict[str, Any], ctx: _Context) -> None:
+        code = _text_cell(row, v, "code", 40, required=_("Enter the building code."))
+        row.key = code or None
+        row.cleaned["code"] = code
+        row.cleaned["name"] = _text_cell(row, v, "name", 100, required=_("Enter the building's name."))
+        _set(row, "kind", _word(row, "kind", v["kind"], "building_kind"), BuildingKind.OTHER)
+        _set(row, "floors", _count(row, "floors", v["floors"], 200), None)
+        row.grid = _grid(
+            row, v["grid_code"], ctx, message=_("Enter the code of the building's level-3 grid.")
+        )
+        _set(row, "address", _text_cell(row, v, "address", 200), "")
+
+
+# A landline as offices write it: area code, optional dash, 7 or 8 digits.
+_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}")
+
+
+class _OrganisationImporter(_RecordImporter):
+    """Found again by the unified social credit code (GB 32100); one without a code by its name in its grid."""
+
+    template = ORGANISATIONS
+    model = Organisation
+    key_column = "credit_code"
+    key_field = "credit_code"
+    example_key = "91150621MA0EXAMPL8"
+
+    def check_cells(self, row: _Record, v: dict[str, Any], ctx: _Context) -> None:
+        code = ""
+        raw_code = _text(v["credit_code"])
+        if raw_code:
+            try:
+                code = validators.check_credit_code(raw_code)
+            except ValidationError as exc:
+                row.problems.append(("credit_code", " ".join(str(m) for m in exc.messages)))
+        name = _text_cell(row, v, "name", 200, required=_("Enter the organisation's name."))
+        row.cleaned["credit_code"] = code
+        row.cleaned["name"] = name
+        _set(row, "kind", _word(row, "kind", v["kind"], "organisation_kind"), OrganisationKind.OTHER)
+        _set(row, "representative", _text_cell(row, v, "representative", 50), "")
+        self.phone(row, v["phone"])
+        row.grid = _grid(
+            row, v["grid_code"], ctx, message=_("Enter the code of the organisation's level-3 grid.")
+        )
+        _set(row, "address", _text_cell(row, v, "address", 200), "")
+        _set(row, "state", _word(row, "state", v["state"], "organisation_state"), OrganisationState.OPEN)
+        row.building = _text_cell(row, v, "building", 40)
+        _set(row, "building", None, None)
+        _set(row, "employees", _count(row, "employees", v.get("employees"), 10_000_000), None)
+        if raw_code and code:
+            row.key = code
+        elif not raw_code and name and row.grid is not None:
+            row.key = (row.grid.pk, name)  # no code: the same name in the same grid is the same organisation
+        _set(row, "source", None, Source.IMPORT)  # where a record came from stays what it was
+
+    def phone(self, row: _Record, raw: Any) -> None:
+        text = _number(row, "phone", raw)
+        phone = ""
+        if text:
+            compact = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+            if _LANDLINE.fullmatch(compact):
+                phone = compact
+            else:
+                try:
+                    phone = validators.check_mobile(text)
+                except ValidationError:
+                    row.problems.append(
+                        (
+                            "phone",
+                            _("Write a mobile number, or a landline with its area code (0477-1234567)."),
+                        )
+                    )
+        for name, value in (
+            ("phone_enc", encrypt_text(phone, PHONE) if phone else None),
+            ("phone_index", blind_index(phone) if phone else ""),
+            ("phone_masked", mask_phone(phone) if phone else ""),
+        ):
+            _set(row, name, value, None if name == "phone_enc" else "")
+
+    def duplicate_column(self, row: _Record) -> str:
+        return "credit_code" if isinstance(row.key, str) else "name"
+
+    def existing(self, keys: list[Any]) -> dict[Any, tuple[int, int]]:
+        codes = [k for k in keys if isinstance(k, str)]
+        found = super().existing(codes)
+        named = [k for k in keys if isinstance(k, tuple)]
+        for chunk in _in_chunks(named):
+            candidates = Organisation.objects.filter(
+                credit_code="", grid_id__in={g for g, _n in chunk}, name__in={n for _g, n in chunk}
+            ).values_list("grid_id", "name", "id")
+            wanted = set(chunk)
+            for grid_id, name, pk in candidates.order_by("id"):
+                if (grid_id, name) in wanted:
+                    found.setdefault((grid_id, name), (pk, grid_id))
+        return found
+
+
+@dataclass
+class _ComponentContext(_Context):
+    items: dict[str, Item | None] = field(default_factory=dict)  # spelling -> item (None: ambiguous)
+    departments: dict[str, Department | None] = field(default_factory=dict)
+
+
+class _ComponentImporter(_RecordImporter):
+    """Found again by the 16-digit component ID; its class from the responsibility list's components, its
+    departments by name."""
+
+    template = COMPONENTS
+    model = Component
+    key_column = "object_id"
+    key_field = "object_id"
+    example_key = "1506210113999999"  # a 消防设施 (national code 01013)
+
+    def context(self, actor: Any) -> _ComponentContext:
+        base = _context(actor)
+        ctx = _ComponentContext(grids=base.grids, allowed=base.allowed, today=base.today)
+        for item in Item.objects.filter(kind=ItemKind.COMPONENT, active=True).select_related(
+            "lead_department"
+        ):
+            for spelling in {item.code, item.name, item.name_en, item.standard_code} - {""}:
+                key = _fold(spelling)
+                ctx.items[key] = None if key in ctx.items and ctx.items[key] != item else item
+        for d in Department.objects.filter(active=True):
+            for spelling in {d.code, d.name, d.name_en, d.short_name} - {""}:
+                key = _fold(spelling)
+                ctx.departments[key] = None if key in ctx.departments and ctx.departments[key] != d else d
+        return ctx
+
+    def check_cells(self, row: _Record, v: dict[str, Any], ctx: _Context) -> None:
+        assert isinstance(ctx, _ComponentContext)
+        object_id = ""
+        raw_id = _number(row, "object_id", v["object_id"])
+        if raw_id:
+            try:
+                object_id = validators.check_component_id(raw_id)
+            except ValidationError as exc:
+                row.problems.append(("object_id", " ".join(str(m) for m in exc.messages)))
+        elif not row.problems:
+            row.problems.append(("object_id", _("Enter the component ID.")))
+        row.key = object_id or None
+        row.cleaned["object_id"] = object_id
+        item = self.item(row, v["item"], ctx)
+        if item is not None and object_id and len(item.standard_code) == 5:
+            # The ID's digits 7 to 10 are the class's national code: major class, then minor class.
+            major, minor = item.standard_code[:2], int(item.standard_code[2:])
+            if object_id[6:8] != major or int(object_id[8:10]) != minor:
+                row.problems.append(
+                    (
+                        "object_id",
+                        _(
+                            "Digits 7 to 10 of the component ID are %(digits)s; the class %(item)s has %(expected)s."
+                        )
+                        % {"digits": object_id[6:10], "item": item.label, "expected": f"{major}{minor:02d}"},
+                    )
+                )
+        row.cleaned["item"] = item.pk if item is not None else None
+        name = _text_cell(row, v, "name", 100)
+        _set(row, "name", name, item.name if item is not None else "")
+        row.grid = _grid(
+            row, v["grid_code"], ctx, message=_("Enter the code of the component's level-3 grid.")
+        )
+        _set(row, "location", _text_cell(row, v, "location", 200), "")
+        owner = self.department(row, "owner_department", v["owner_department"], ctx)
+        _set(row, "owner_department", owner, item.lead_department_id if item is not None else None)
+        _set(row, "owner_unit", _text_cell(row, v, "owner_unit", 100), "")
+        _set(
+            row,
+            "maintainer_department",
+            self.department(row, "maintainer_department", v["maintainer_department"], ctx),
+            None,
+        )
+        _set(row, "state", _word(row, "state", v["state"], "component_state"), ComponentState.GOOD)
+        _set(row, "installed_on", _date(row, v.get("installed_on"), "installed_on"), None)
+        _set(row, "source", None, Source.IMPORT)  # where a record came from stays what it was
+
+    def item(self, row: _Record, raw: Any, ctx: _ComponentContext) -> Item | None:
+        text = _text(raw)
+        if not text:
+            row.problems.append(
+                ("item", _("Enter the component's class (its code or name in the list of codes)."))
+            )
+            return None
+        key = _fold(text)
+        if key not in ctx.items:
+            row.problems.append(
+                ("item", _("“%(value)s” is no component class of the responsibility list.") % {"value": text})
+            )
+            return None
+        item = ctx.items[key]
+        if item is None:
+            row.problems.append(
+                ("item", _("Several classes are called “%(value)s”: write the class code.") % {"value": text})
+            )
+        return item
+
+    def department(self, row: _Record, key: str, raw: Any, ctx: _ComponentContext) -> int | None:
+        text = _text(raw)
+        if not text:
+            return None
+        folded = _fold(text)
+        if folded not in ctx.departments:
+            row.problems.append((key, _("No department is called “%(value)s”.") % {"value": text}))
+            return None
+        department = ctx.departments[folded]
+        if department is None:
+            row.problems.append(
+                (
+                    key,
+                    _("Several departments are called “%(value)s”: write the department code.")
+                    % {"value": text},
+                )
+            )
+            return None
+        return department.pk
+
+
+IMPORTERS: dict[str, Any] = {
+    "persons": _PersonImporter(),
+    "households": _HouseholdImporter(),
+    "buildings": _BuildingImporter(),
+    "organisations": _OrganisationImporter(),
+    "components": _ComponentImporter(),
+}

@@ -70,6 +70,8 @@ class Building(Located):
     )
     floors = models.PositiveSmallIntegerField(_("floors"), null=True, blank=True)
     address = models.CharField(_("standard address"), max_length=200, blank=True)
+    # Free remarks of the office (备注): may be personal, so never logged nor put on the audit record.
+    note = models.TextField(_("note"), blank=True)
 
     class Meta:
         verbose_name = _("building")
@@ -95,6 +97,8 @@ class Household(Located):
     house_number = models.CharField(_("house number"), max_length=40, blank=True)
     address = models.CharField(_("standard address"), max_length=200, blank=True)
     members = models.PositiveSmallIntegerField(_("members"), default=0)
+    # Free remarks of the office (备注): may be personal, so never logged nor put on the audit record.
+    note = models.TextField(_("note"), blank=True)
 
     class Meta:
         verbose_name = _("household")
@@ -143,6 +147,8 @@ class Person(Located):
     )
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.ADMIN)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # Free remarks of the office (备注): may be personal, so never logged nor put on the audit record.
+    note = models.TextField(_("note"), blank=True)
 
     class Meta:
         verbose_name = _("person")
@@ -322,6 +328,8 @@ class Organisation(Located):
         _("state"), max_length=8, choices=OrganisationState.choices, default=OrganisationState.OPEN
     )
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.ADMIN)
+    # Free remarks of the office (备注): may be personal, so never logged nor put on the audit record.
+    note = models.TextField(_("note"), blank=True)
 
     class Meta:
         verbose_name = _("organisation")
@@ -371,6 +379,8 @@ class Component(Located):
     # Type-specific attributes of the standard (材质, 形状, 设置位置…).
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.ADMIN)
+    # Free remarks of the office (备注): may be personal, so never logged nor put on the audit record.
+    note = models.TextField(_("note"), blank=True)
 
     class Meta:
         verbose_name = _("component")

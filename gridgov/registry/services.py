@@ -29,6 +29,8 @@ from .models import Component, Household, KeyGroupLabel, Person, PersonMove
 from .scoping import REGISTRY_KEEPERS, subtree_q
 
 UNMASK_REASON_MIN = 4
+# A note (备注) is a remark, not a file: longer text is a paste gone wrong.
+NOTE_MAX = 2000
 # The codes as sets: an import checks hundreds of thousands of rows, and `X.values` builds a list each time.
 DOCUMENT_KINDS, GENDERS, ETHNICITIES = (
     frozenset(DocumentKind.values),
@@ -71,6 +73,7 @@ class PersonInput:
     lat: float | None = None
     key_groups: Sequence[str] = ()
     source: str = Source.ADMIN
+    note: str = ""  # the office's remark (备注); may be personal: never logged
 
 
 @dataclass
@@ -151,6 +154,9 @@ def clean_person(data: PersonInput) -> tuple[CleanPerson | None, list[Problem]]:
     address = data.address.strip()
     if len(address) > 200:
         problems.append(Problem("address", _("The address is longer than 200 characters.")))
+    note = data.note.strip()
+    if len(note) > NOTE_MAX:
+        problems.append(Problem("note", note_too_long()))
     if problems:
         return None, problems
     index = document_index(data.document_kind, number) if number else ""
@@ -174,8 +180,13 @@ def clean_person(data: PersonInput) -> tuple[CleanPerson | None, list[Problem]]:
         "lon": data.lon,
         "lat": data.lat,
         "source": data.source,
+        "note": note,
     }
     return CleanPerson(fields=fields, document_index=index, key_groups=groups), []
+
+
+def note_too_long() -> str:
+    return _("The note is longer than %(max)s characters.") % {"max": NOTE_MAX}
 
 
 def _raise(problems: list[Problem]) -> None:

@@ -35,13 +35,13 @@ from .choices import KeyGroup
 from .forms import (
     ComponentSearchForm,
     HouseholdSearchForm,
+    ImportForm,
     OrganisationSearchForm,
-    PersonImportForm,
     PersonSearchForm,
     RegisterForm,
     UnmaskForm,
 )
-from .imports import import_persons, may_import
+from .imports import KINDS, import_file, may_import
 from .models import Component, Household, Organisation, Person, PersonMove
 from .scoping import reads_registry, sees_key_groups
 from .selectors import (
@@ -390,6 +390,7 @@ def _register_problems(
         residence=d.get("residence") or "",
         address=d.get("address") or "",
         key_groups=list(d.get("key_groups") or []),
+        note=d.get("note") or "",
     )
     _cleaned, found = services.clean_person(data)
     named = {p.field for p in problems}
@@ -537,42 +538,84 @@ def _attachment(content: bytes, filename: str) -> HttpResponse:
 
 
 def _importer(request: HttpRequest) -> Any:
-    """A registry reader who may import persons; another reader is refused (403), anybody else finds nothing."""
+    """A registry reader who may import; another reader is refused (403), anybody else finds nothing."""
     user = _reader(request)
     if not may_import(user):
         raise PermissionDenied
     return user
 
 
+def _import_context(form: ImportForm, kind: str, report: Any = None) -> dict[str, Any]:
+    return {"form": form, "report": report, "tab": "import", "kind": kind, "kinds": KINDS}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_import(request: HttpRequest) -> HttpResponse:
-    """The persons template to download, and a file to upload: every row is checked, and either all are written
-    or none, with every bad cell named (the report never repeats a number of the file)."""
+    """The import page: the kind of record (`?kind=`, persons by default), its templates to download, and a
+    file to upload: every row is checked, and either all are written or none, with every bad cell named (the
+    report never repeats a number or a note of the file)."""
     user = _importer(request)
     if request.method == "GET":
-        return _page(request, "registry/import.html", {"form": PersonImportForm(), "tab": "import"})
-    form = PersonImportForm(request.POST, request.FILES)
+        kind = request.GET.get("kind") or "persons"
+        if kind not in KINDS:
+            raise Http404
+        form = ImportForm(initial={"kind": kind})
+        return _page(request, "registry/import.html", _import_context(form, kind))
+    form = ImportForm(request.POST, request.FILES)
+    posted = request.POST.get("kind") or ""
+    kind = posted if posted in KINDS else "persons"
     report = None
     status = 422
     if form.is_valid():
         upload = form.cleaned_data["file"]
-        report = import_persons(upload.read(), upload.name, actor=user)
+        kind = form.cleaned_data["kind"]
+        report = import_file(kind, upload.read(), upload.name, actor=user)
         if report.ok:
             status = 200
-            form = PersonImportForm()
-    ctx = {"form": form, "report": report, "tab": "import"}
-    return _page(request, "registry/import.html", ctx, status=status)
+            form = ImportForm(initial={"kind": kind})
+    return _page(request, "registry/import.html", _import_context(form, kind, report), status=status)
 
 
 @login_required
 @require_GET
 def person_template(request: HttpRequest, fmt: str) -> HttpResponse:
+    return record_template(request, "persons", fmt)
+
+
+@login_required
+@require_GET
+def record_template(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
+    """A kind's empty template (.xlsx with its codes, or .csv), for those who may import."""
     _importer(request)
     try:
-        content, filename = exports.person_template(fmt)
+        content, filename = exports.template_file(kind, fmt)
     except Invalid as exc:
         raise Http404 from exc
+    return _attachment(content, filename)
+
+
+@login_required
+@require_GET
+def record_export(request: HttpRequest, kind: str) -> HttpResponse:
+    """The households, buildings, organisations or components the reader sees (`?fmt=&grid=`), phones masked,
+    watermarked, audited."""
+    user = _reader(request)
+    if kind not in exports.RECORD_KINDS:
+        raise Http404
+    data = request.GET
+    try:
+        content, filename = exports.export_records(
+            user,
+            kind,
+            data.get("fmt") or "xlsx",
+            grid=(data.get("grid") or "").strip() or None,
+            ip=_ip(request),
+        )
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except Invalid as exc:
+        return HttpResponse(str(exc.message), status=400, content_type="text/plain; charset=utf-8")
     return _attachment(content, filename)
 
 

@@ -15,7 +15,7 @@ from gridgov.core.errors import NotAllowed
 from gridgov.core.models import AuditRecord
 from gridgov.registry import people as gen
 from gridgov.registry.exports import export_persons, person_template
-from gridgov.registry.imports import COLUMNS, EXAMPLE_ID_NUMBER, import_persons
+from gridgov.registry.imports import COLUMNS, EXAMPLE_ID_NUMBER, TEMPLATES, import_file, import_persons
 from gridgov.registry.models import Person
 from gridgov.registry.services import PersonInput, do_register_person
 from gridgov.registry.validators import id_check_char
@@ -217,3 +217,98 @@ def test_an_english_export_uses_english_headers_and_labels_and_imports(office, r
     assert "head of household" in column(rows, "relation")
     refused = import_persons(content, filename, actor=office.specialist)
     assert {p.column for p in refused.problems} <= {"document number", "mobile"}
+
+
+# -- the other kinds ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def things(office, catalog):
+    """Two organisations and two components in the specialist's grid, one of each in the other town."""
+    from gridgov.catalog.models import Item, ItemKind
+    from gridgov.registry.validators import credit_check_char, make_component_id
+
+    def code(n: int) -> str:
+        body = f"9115062100000{n:04d}"
+        return body + credit_check_char(body)
+
+    lamp = Item.objects.get(kind=ItemKind.COMPONENT, name="路灯")
+    sc = lamp.standard_code
+    organisations = [
+        [code(1), "便利店", "个体工商户", "王五", "13800138000", office.grid.code, "示例街1号", "在营", "", "3", "", "", "常有纠纷"],
+        [code(2), "=HYPERLINK(\"http://evil.example\")", "企业", "", "", office.grid.code, "", "在营", "", "", "", "", ""],
+        [code(3), "外镇公司", "企业", "", "", office.other_town_grid.code, "", "在营", "", "", "", "", ""],
+    ]  # fmt: skip
+    components = [
+        [make_component_id("150621", int(sc[:2]), int(sc[2:]), n), "路灯", "", grid.code, "东门",
+         lamp.lead_department.name, "", "", "完好", "2020-05-01", "", "", ""]
+        for n, grid in ((1, office.grid), (2, office.grid), (3, office.other_town_grid))
+    ]  # fmt: skip
+    for kind, rows in (("organisations", organisations), ("components", components)):
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([c.chinese for c in TEMPLATES[kind].all_columns])
+        writer.writerows(rows)
+        report = import_file(kind, out.getvalue().encode(), f"{kind}.csv", actor=None)
+        assert report.ok, report.messages
+    return {"organisations": organisations, "components": components}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["organisations", "components"])
+def test_a_kinds_export_is_scoped_masked_watermarked_and_audited(office, things, kind):
+    from gridgov.registry.exports import export_records
+
+    content, filename = export_records(office.specialist, kind, "xlsx")
+
+    assert filename.startswith(f"{kind}-") and filename.endswith(".xlsx")
+    rows = xlsx_rows(content)
+    mark = rows[0][0]
+    assert mark.startswith(WATERMARK_STARTS) and "spec" in mark and "李网格" in mark
+    sheet = load_workbook(io.BytesIO(content)).worksheets[0]
+    assert "spec" in sheet.oddHeader.center.text and "spec" in sheet.oddFooter.center.text
+    assert len(rows) - 2 == 2  # the specialist's grid only
+    assert set(column(rows, "网格编码")) == {office.grid.code}
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+    everything = "\n".join(str(v) for r in rows for v in r if v is not None)
+    assert "13800138000" not in everything
+    if kind == "organisations":
+        assert "138****8000" in column(rows, "联系电话") and "常有纠纷" in column(rows, "备注")
+    audit = AuditRecord.objects.get(action="registry.export")
+    assert audit.actor_id == office.specialist.pk
+    assert (audit.data["kind"], audit.data["rows"], audit.data["format"]) == (kind, 2, "xlsx")
+    assert "常有纠纷" not in str(audit.data)
+    with pytest.raises(NotAllowed):
+        export_records(office.resident, kind, "csv")
+    assert AuditRecord.objects.filter(action="registry.export").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_components_export_imports_again_unchanged(office, things):
+    from gridgov.registry.exports import export_records
+    from gridgov.registry.models import Component
+
+    content, filename = export_records(office.l2head, "components", "csv")
+    before = dict(Component.objects.values_list("object_id", "updated_at"))
+
+    report = import_file("components", content, filename, actor=office.l2head)
+
+    assert report.ok, report.messages
+    assert (report.created, report.updated) == (0, 2)
+    assert Component.objects.count() == len(before)
+
+
+@pytest.mark.django_db
+def test_the_export_view_answers_a_reader_and_refuses_others(office, things):
+    from .test_access import client_for
+
+    answer = client_for(office.l1head).get("/registry/export/organisations/", {"fmt": "csv"})
+
+    assert answer.status_code == 200
+    assert answer["Content-Disposition"].startswith('attachment; filename="organisations-')
+    assert answer["Cache-Control"] == "private, no-store"
+    assert csv_rows(answer.content)[0][0].startswith(WATERMARK_STARTS)
+    assert AuditRecord.objects.filter(action="registry.export", data__kind="organisations").count() == 1
+    assert client_for(office.l1head).get("/registry/export/cars/").status_code == 404
+    assert client_for(office.l1head).get("/registry/export/components/", {"fmt": "pdf"}).status_code == 400
+    assert client_for(office.resident).get("/registry/export/components/").status_code == 404
