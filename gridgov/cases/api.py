@@ -38,6 +38,7 @@ from gridgov.accounts.choices import Role
 from gridgov.catalog.models import Item
 from gridgov.catalog.selectors import route
 from gridgov.core.models import OutboxEvent
+from gridgov.core.paging import newest_first
 from gridgov.core.schemas import READ_ERRORS, PageQuery, error_body
 from gridgov.core.scoping import visible_to
 
@@ -115,11 +116,7 @@ def _items(cases: Iterable[Case]) -> list[CaseItem]:
 
 def _page(qs: QuerySet[Case], page: PageQuery) -> CasePage:
     """Keyset paging on the id, newest first: no COUNT of the whole list, one row more tells `has_more`."""
-    if page.before is not None:
-        qs = qs.filter(pk__lt=page.before)
-    rows = list(qs.order_by("-id")[: page.limit + 1])
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+    rows, more = newest_first(qs, page.before, page.limit)
     return CasePage(items=_items(rows), has_more=more, next_before=rows[-1].pk if more else None)
 
 
@@ -284,11 +281,7 @@ def inbox(request: HttpRequest, filters: Query[InboxQuery], page: Query[PageQuer
     """The caller's notifications, newest first, in the language of the request; `unread=true` for the
     unread ones only."""
     qs = selectors.inbox(request.user, unread=filters.unread)
-    if page.before is not None:
-        qs = qs.filter(pk__lt=page.before)
-    rows = list(qs.order_by("-id")[: page.limit + 1])
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+    rows, more = newest_first(qs, page.before, page.limit)
     return InboxPage(
         items=[
             NotificationOut(

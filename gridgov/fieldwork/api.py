@@ -22,6 +22,7 @@ from ninja.files import UploadedFile
 from gridgov.cases.api import READ_ERRORS, WRITE_ERRORS
 from gridgov.cases.schemas import Id
 from gridgov.cases.story import label, local
+from gridgov.core.paging import keyset
 from gridgov.core.schemas import PageQuery
 
 from . import selectors, services
@@ -83,9 +84,9 @@ def _out(patrol: Patrol) -> PatrolOut:
 def _page_of(
     qs: QuerySet[Any], column: str, page: PageQuery, *, descending: bool = True
 ) -> tuple[list[Any], bool, int | None]:
-    """Keyset paging on `column` then id (`selectors.keyset`): the rows, `has_more`, and `next_before` (the id of
+    """Keyset paging on `column` then id (`core.paging.keyset`): the rows, `has_more`, and `next_before` (the id of
     the last row, to pass as `before`)."""
-    rows, more = selectors.keyset(qs, column, before=page.before, limit=page.limit, descending=descending)
+    rows, more = keyset(qs, column, before=page.before, limit=page.limit, descending=descending)
     return rows, more, rows[-1].pk if more else None
 
 

@@ -58,23 +58,6 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def keyset(
-    qs: QuerySet[Any], column: str, *, before: int | None, limit: int, descending: bool = True
-) -> tuple[list[Any], bool]:
-    """A page of `qs` ordered by `column` then id (newest first when `descending`), after the row of id `before`
-    (the last one of the previous page): no COUNT of the whole list, one row more tells whether more follow. A
-    `before` that is not in `qs` (gone, or out of scope) gives an empty page."""
-    if before is not None:
-        anchor = qs.filter(pk=before).values_list(column, flat=True).first()
-        if anchor is None:
-            return [], False
-        beyond = "lt" if descending else "gt"
-        qs = qs.filter(Q(**{f"{column}__{beyond}": anchor}) | Q(**{column: anchor, f"pk__{beyond}": before}))
-    order = (f"-{column}", "-id") if descending else (column, "id")
-    rows = list(qs.order_by(*order)[: limit + 1])
-    return rows[:limit], len(rows) > limit
-
-
 def _in_days(qs: QuerySet[Any], column: str, since: dt.date | None, until: dt.date | None) -> QuerySet[Any]:
     """Rows whose time `column` falls on the local days from `since` to `until` (both included)."""
     if since is not None:

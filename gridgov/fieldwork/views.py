@@ -27,11 +27,11 @@ from gridgov.cases.errors import CaseError
 from gridgov.cases.selectors import visible_cases
 from gridgov.cases.story import evidence_type
 from gridgov.catalog.models import Item, ItemKind
+from gridgov.core.paging import before_of, is_htmx, keyset, more_query
 from gridgov.core.scoping import visible_to
 from gridgov.registry.models import Household
 from gridgov.registry.scoping import reads_registry
 from gridgov.registry.selectors import component_items, filter_grids
-from gridgov.registry.views import _before, _is_htmx, _more_query
 
 from . import selectors, services
 from .choices import INSPECTED_STATES, TaskState
@@ -79,12 +79,12 @@ def _list(
     ctx = {
         "form": form,
         "rows": found if rows is None else rows,
-        "more": _more_query(request.GET, found, more),
+        "more": more_query(request.GET, found, more),
         "filtered": form.filtered(),
-        "continued": _before(request.GET) is not None,
+        "continued": before_of(request.GET) is not None,
         **(extra or {}),
     }
-    if _is_htmx(request) and request.GET.get("part") == "rows":
+    if is_htmx(request) and request.GET.get("part") == "rows":
         return _page(request, f"fieldwork/_{name}_rows.html", ctx)
     return _page(request, f"fieldwork/{name}s.html", ctx)
 
@@ -156,9 +156,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.tasks(
         user, grid=form.value("grid") or None, item=form.value("item") or None, today=today, **filters
     )
-    tasks, more = selectors.keyset(
-        qs, column, before=_before(request.GET), limit=PAGE_SIZE, descending=descending
-    )
+    tasks, more = keyset(qs, column, before=before_of(request.GET), limit=PAGE_SIZE, descending=descending)
     rows = task_rows(tasks, today)
     return _list(request, "task", form, tasks, more, rows, {"tab": "tasks", "state": state})
 
@@ -233,14 +231,14 @@ def task_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def plan_list(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
-    rows, more = selectors.keyset(selectors.plans(user), "id", before=_before(request.GET), limit=PAGE_SIZE)
+    rows, more = keyset(selectors.plans(user), "id", before=before_of(request.GET), limit=PAGE_SIZE)
     ctx: dict[str, Any] = {
         "rows": rows,
-        "more": _more_query(request.GET, rows, more),
-        "continued": _before(request.GET) is not None,
+        "more": more_query(request.GET, rows, more),
+        "continued": before_of(request.GET) is not None,
         "tab": "plans",
     }
-    if _is_htmx(request) and request.GET.get("part") == "rows":
+    if is_htmx(request) and request.GET.get("part") == "rows":
         return _page(request, "fieldwork/_plan_rows.html", ctx)
     return _page(request, "fieldwork/plans.html", ctx)
 
@@ -325,7 +323,7 @@ def visit_list(request: HttpRequest) -> HttpResponse:
             since=form.value("since"),
             until=form.value("until"),
         )
-        rows, more = selectors.keyset(qs, "visited_at", before=_before(request.GET), limit=PAGE_SIZE)
+        rows, more = keyset(qs, "visited_at", before=before_of(request.GET), limit=PAGE_SIZE)
     return _list(request, "visit", form, rows, more, extra={"tab": "visits"})
 
 
@@ -372,7 +370,7 @@ def patrol_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.visible_patrols(
         user, grid=form.value("grid") or None, since=form.value("since"), until=form.value("until")
     )
-    patrols, more = selectors.keyset(qs, "started_at", before=_before(request.GET), limit=PAGE_SIZE)
+    patrols, more = keyset(qs, "started_at", before=before_of(request.GET), limit=PAGE_SIZE)
     return _list(request, "patrol", form, patrols, more, [PatrolRow(p) for p in patrols], {"tab": "patrols"})
 
 

@@ -22,6 +22,7 @@ from ninja import Form, Query, Router, Status
 
 from gridgov.accounts.scoping import grid_filter
 from gridgov.core.errors import Invalid, NotAllowed
+from gridgov.core.paging import newest_first
 from gridgov.core.schemas import READ_ERRORS, WRITE_ERRORS, Id, PageQuery
 from gridgov.core.scoping import get_visible_or_404, visible_to
 from gridgov.grids.models import Grid
@@ -201,12 +202,8 @@ def _filter_grid(user: Any, code: str | None) -> tuple[Grid | None, bool]:
 
 
 def _keyset(qs: QuerySet, page: PageQuery) -> tuple[list[Any], bool, int | None]:
-    """Keyset paging on the id, newest first: no COUNT of the whole list, one row more tells `has_more`."""
-    if page.before is not None:
-        qs = qs.filter(pk__lt=page.before)
-    rows = list(qs.order_by("-id")[: page.limit + 1])
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+    """A page newest first, whether more follow, and the `next_before` to ask for them."""
+    rows, more = newest_first(qs, page.before, page.limit)
     return rows, more, rows[-1].pk if more else None
 
 

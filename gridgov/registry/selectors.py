@@ -19,14 +19,24 @@ from django.utils import timezone
 
 from gridgov.accounts.scoping import grid_filter, held_roles, is_county_wide
 from gridgov.catalog.models import Item
+from gridgov.core.paging import newest_first
 from gridgov.core.personal import blind_index
 from gridgov.core.scoping import visible_to
 from gridgov.grids.models import Grid
 
 from . import validators
-from .choices import KeyGroup
+from .choices import KeyGroup, PartyOrgKind, PersonRoleKind
 from .codes import DocumentKind
-from .models import Building, Component, Household, KeyGroupLabel, Organisation, Person
+from .models import (
+    Building,
+    Component,
+    Household,
+    KeyGroupLabel,
+    Organisation,
+    PartyOrganisation,
+    Person,
+    PersonRole,
+)
 from .scoping import REGISTRY_KEEPERS, REGISTRY_READERS, sees_key_groups, subtree_q
 from .services import document_index, key_group_index, key_group_of
 
@@ -86,10 +96,7 @@ def persons(
     if f.key_group:
         labels = visible_to(user, KeyGroupLabel).filter(group_index=key_group_index(f.key_group))
         qs = qs.filter(pk__in=labels.values("person_id"))
-    if before is not None:
-        qs = qs.filter(pk__lt=before)
-    rows = list(qs.select_related("grid", "household").defer("grid__geometry").order_by("-id")[: limit + 1])
-    return rows[:limit], len(rows) > limit
+    return newest_first(qs.select_related("grid", "household").defer("grid__geometry"), before, limit)
 
 
 def key_groups_of(user: Any, person: Person) -> list[str]:
@@ -351,3 +358,164 @@ def component_items(user: Any) -> list[tuple[str, str]]:
     """The classes of the responsibility list that components are recorded under (the 部件 items)."""
     used = visible_to(user, Component).values("item_id").distinct().order_by()
     return [(i.code, f"{i.code} {i.label}") for i in Item.objects.filter(pk__in=used).order_by("code")]
+
+
+# ------------------------------------------------------------------------------------------ party and roles
+
+
+@dataclass
+class PartyNode:
+    """A party organisation in the tree: how deep it sits below the top the user sees, and its members."""
+
+    organisation: PartyOrganisation
+    depth: int
+    members: int
+
+
+# The party tree of a whole county is a few hundred organisations; beyond this, the page asks for a grid.
+PARTY_TREE_MAX = 2000
+
+
+def party_organisations(user: Any, *, grid: Grid | None = None) -> QuerySet[PartyOrganisation]:
+    """The party organisations `user` sees (in `grid`'s subtree), with their grid and secretary's name."""
+    qs = visible_to(user, PartyOrganisation)
+    if grid is not None:
+        qs = qs.filter(grid_filter(grid.path))
+    return qs.select_related("grid", "secretary", "parent").only(
+        "name",
+        "kind",
+        "parent_id",
+        "secretary_id",
+        "grid_id",
+        "grid_l1_id",
+        "grid_l2_id",
+        "grid_l3_id",
+        "updated_at",
+        *(f"grid__{f}" for f in GRID_FIELDS),
+        "secretary__name",
+        "parent__name",
+    )
+
+
+def member_counts(user: Any, organisation_ids: Iterable[int]) -> dict[int, int]:
+    """{party organisation id: its members the user sees}, in one grouped query."""
+    rows = (
+        visible_to(user, PersonRole)
+        .filter(party_organisation_id__in=list(organisation_ids), role=PersonRoleKind.PARTY_MEMBER)
+        .values_list("party_organisation_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def party_tree(user: Any, *, grid: Grid | None = None) -> tuple[list[PartyNode], bool]:
+    """The party organisations `user` sees, as a tree laid flat (each under its parent, grids in their order,
+    higher kinds first): two queries whatever their number. An organisation whose parent the user does not see
+    (the town's committee, for a village) starts a tree of its own. True when the tree was cut at
+    `PARTY_TREE_MAX` (the page asks for a grid)."""
+    rows = list(
+        party_organisations(user, grid=grid).order_by("grid__path", "kind", "name", "id")[
+            : PARTY_TREE_MAX + 1
+        ]
+    )
+    cut = len(rows) > PARTY_TREE_MAX
+    rows = rows[:PARTY_TREE_MAX]
+    rank = {k: n for n, k in enumerate(PartyOrgKind.values)}
+    rows.sort(key=lambda o: (o.grid.path, rank.get(o.kind, 99), o.name, o.pk))
+    counts = member_counts(user, [o.pk for o in rows])
+    ids = {o.pk for o in rows}
+    children: dict[int | None, list[PartyOrganisation]] = defaultdict(list)
+    for o in rows:
+        children[o.parent_id if o.parent_id in ids else None].append(o)
+    out: list[PartyNode] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for o in children.get(parent, []):
+            out.append(PartyNode(o, depth, counts.get(o.pk, 0)))
+            walk(o.pk, depth + 1)
+
+    walk(None, 0)
+    return out, cut
+
+
+def role_counts(user: Any, *, grid: Grid | None = None) -> dict[str, int]:
+    """{role: persons holding it} among the persons `user` sees (in `grid`'s subtree), in one grouped query."""
+    qs = visible_to(user, PersonRole)
+    if grid is not None:
+        qs = qs.filter(grid_filter(grid.path, "person__"))
+    return dict(qs.values_list("role").annotate(n=Count("id")).order_by())
+
+
+def party_members(
+    user: Any, organisation: PartyOrganisation, *, before: int | None, limit: int = PAGE
+) -> tuple[list[PersonRole], bool]:
+    """A page of the organisation's members the user sees (newest membership record first), with each
+    person and their grid."""
+    qs = (
+        visible_to(user, PersonRole)
+        .filter(party_organisation=organisation, role=PersonRoleKind.PARTY_MEMBER)
+        .select_related("person", "person__grid")
+        .defer("person__document_enc", "person__phone_enc", "person__note", "person__grid__geometry")
+    )
+    return newest_first(qs, before, limit)
+
+
+def holders_of(
+    user: Any, role: str, *, grid: Grid | None = None, before: int | None = None, limit: int = PAGE
+) -> tuple[list[PersonRole], bool]:
+    """A page of the persons holding `role` that `user` sees (in `grid`'s subtree): "every volunteer of the
+    village". Through the role index (`person_role_kind`), newest role first."""
+    qs = visible_to(user, PersonRole).filter(role=role)
+    if grid is not None:
+        qs = qs.filter(grid_filter(grid.path, "person__"))
+    qs = qs.select_related("person", "person__grid", "party_organisation").defer(
+        "person__document_enc", "person__phone_enc", "person__note", "person__grid__geometry"
+    )
+    return newest_first(qs, before, limit)
+
+
+def roles_of(user: Any, person: Person) -> list[PersonRole]:
+    """The roles of a person the user sees, with their party organisation."""
+    return list(
+        visible_to(user, PersonRole)
+        .filter(person=person)
+        .select_related("party_organisation")
+        .only("role", "since", "person_id", "party_organisation__name", "party_organisation__kind")
+        .order_by("role")
+    )
+
+
+def party_choices_for(user: Any, grid: Grid) -> list[PartyOrganisation]:
+    """The party organisations a person of `grid` may be a member of, or a new organisation of `grid` may sit
+    under: those of the grid and of every grid enclosing it (the grid's group, the village's branch, the
+    town's committee), and those the user sees. The enclosing ones are offered by name only, outside the
+    user's own view: a committee's name is what the members are told, not personal data."""
+    ancestors = [int(x) for x in grid.path.strip("/").split("/") if x]
+    enclosing = PartyOrganisation.objects.filter(grid_id__in=ancestors)
+    seen = visible_to(user, PartyOrganisation)
+    qs = (
+        (enclosing | seen)
+        .select_related("grid")
+        .only("name", "kind", "grid__level", "grid__path", "grid__name")
+    )
+    rank = {k: n for n, k in enumerate(PartyOrgKind.values)}
+    rows = list(qs.order_by("grid__path", "name")[:500])
+    rows.sort(key=lambda o: (o.grid.path, rank.get(o.kind, 99), o.name))
+    return rows
+
+
+def secretary_choices(user: Any, grids: Iterable[Grid]) -> list[Person]:
+    """The party members living in `grids`' subtrees that `user` sees, by name: whom a keeper may name a
+    secretary (a secretary from elsewhere is named through the API, by the person's id)."""
+    q = Q(pk__in=[])
+    for g in grids:
+        q |= grid_filter(g.path)
+    members = visible_to(user, PersonRole).filter(role=PersonRoleKind.PARTY_MEMBER).values("person_id")
+    return list(
+        visible_to(user, Person)
+        .filter(q, pk__in=members)
+        .exclude(state="deceased")
+        .only("name", "birth_date", "grid_id")
+        .order_by("name", "id")[:1000]
+    )

@@ -9,14 +9,12 @@ the API agree on what to offer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -27,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gridgov.accounts.scoping import grid_filter
 from gridgov.core.errors import Conflict, Invalid, NotAllowed
+from gridgov.core.paging import before_of, is_htmx, more_query, newest_first
 from gridgov.core.scoping import get_visible_or_404, visible_to
 from gridgov.grids.models import Grid
 
@@ -86,34 +85,6 @@ def _page(request: HttpRequest, template: str, ctx: dict[str, Any], status: int 
     return response
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _before(data: QueryDict) -> int | None:
-    raw = (data.get("before") or "").strip()
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
-
-
-def _keyset(qs: QuerySet, before: int | None, limit: int = PAGE_SIZE) -> tuple[list[Any], bool]:
-    """A page of `qs` newest first, keyed on the id (no COUNT), and whether more follow."""
-    if before is not None:
-        qs = qs.filter(pk__lt=before)
-    rows = list(qs.order_by("-id")[: limit + 1])
-    return rows[:limit], len(rows) > limit
-
-
-def _more_query(data: QueryDict, rows: Sequence[Model], more: bool) -> str:
-    """The query string of the next page (the same filters, `before` the last row), or ""."""
-    if not more or not rows:
-        return ""
-    params = data.copy()
-    for key in ("before", "part", "csrfmiddlewaretoken"):
-        params.pop(key, None)
-    params["before"] = str(rows[-1].pk)
-    return params.urlencode()
-
-
 def _list_page(
     request: HttpRequest, form: Any, d: dict[str, Any], rows: list[Any], more: bool, name: str
 ) -> HttpResponse:
@@ -121,11 +92,11 @@ def _list_page(
     ctx = {
         "form": form,
         "rows": rows,
-        "more": _more_query(request.GET, rows, more),
+        "more": more_query(request.GET, rows, more),
         "filtered": any(d.get(k) for k in form.fields),
-        "continued": _before(request.GET) is not None,
+        "continued": before_of(request.GET) is not None,
     }
-    if _is_htmx(request) and request.GET.get("part") == "rows":
+    if is_htmx(request) and request.GET.get("part") == "rows":
         return _page(request, f"registry/_{name}_rows.html", ctx)
     return _page(request, f"registry/{name}s.html", ctx)
 
@@ -215,7 +186,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     form = PersonSearchForm(data, grids=filter_grids(user), key_groups=sees)
     form.is_valid()
     grid, unknown = _grid_filter_value(user, form.value("grid"))
-    before = _before(data)
+    before = before_of(data)
     if unknown:
         rows: list[Person] = []
         more = False
@@ -229,7 +200,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         )
         rows, more = selectors.persons(user, f, before=before, limit=PAGE_SIZE)
     filtered = any(form.value(name) for name in form.fields)
-    next_query = _more_query(data, rows, more)
+    next_query = more_query(data, rows, more)
     ctx = {
         "form": form,
         "rows": person_rows(user, rows),
@@ -239,7 +210,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         "filtered": filtered,
         "continued": before is not None,
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         template = (
             "registry/_person_rows.html" if data.get("part") == "rows" else "registry/_person_results.html"
         )
@@ -349,7 +320,7 @@ def person_unmask(request: HttpRequest, pk: int, what: str) -> HttpResponse:
         "may_unmask": True,
         "unmask_form": form if form.errors else UnmaskForm(),
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         # htmx swaps 2xx answers only: the refusal is shown in the box itself.
         return _page(request, "registry/_number.html", box)
     ctx = _person_context(user, person)
@@ -451,7 +422,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
     more = False
     if not unknown:
         qs = selectors.households(user, grid=grid, q=d.get("q") or "").select_related("grid")
-        rows, more = _keyset(qs.defer("grid__geometry"), _before(request.GET))
+        rows, more = newest_first(qs.defer("grid__geometry"), before_of(request.GET), PAGE_SIZE)
     return _list_page(request, form, d, rows, more, "household")
 
 
@@ -495,7 +466,7 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
         if d.get("state"):
             qs = qs.filter(state=d["state"])
         qs = qs.select_related("grid").defer("grid__geometry", "phone_enc")
-        rows, more = _keyset(qs, _before(request.GET))
+        rows, more = newest_first(qs, before_of(request.GET), PAGE_SIZE)
     return _list_page(request, form, d, rows, more, "organisation")
 
 
@@ -520,7 +491,7 @@ def component_list(request: HttpRequest) -> HttpResponse:
         qs = qs.select_related("grid", "item", "owner_department", "maintainer_department").defer(
             "grid__geometry"
         )
-        rows, more = _keyset(qs, _before(request.GET))
+        rows, more = newest_first(qs, before_of(request.GET), PAGE_SIZE)
     return _list_page(request, form, d, rows, more, "component")
 
 
