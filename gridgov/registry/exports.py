@@ -20,7 +20,7 @@ import io
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -104,15 +104,19 @@ def watermark(user: Any, now: dt.datetime | None = None) -> str:
     }
 
 
+def _in_grid(qs: QuerySet[Any], code: str) -> QuerySet[Any]:
+    """The rows of `qs` in the subtree of the current grid `code` (by its level's copied id), or Invalid."""
+    found = Grid.objects.current().filter(code=code).values_list("id", "level").first()
+    if found is None:
+        raise Invalid(_("No current grid has the code %(code)s.") % {"code": code}, field="grid")
+    pk, level = found
+    return qs.filter(**{f"grid_l{min(level, 3)}_id": pk}) if level else qs
+
+
 def _persons(user: Any, grid: str | None, residence: str | None, key_group: str | None) -> Any:
     qs = visible_to(user, Person).filter(state=PersonState.LIVING_HERE)
     if grid:
-        found = Grid.objects.current().filter(code=grid).values_list("id", "level").first()
-        if found is None:
-            raise Invalid(_("No current grid has the code %(code)s.") % {"code": grid}, field="grid")
-        pk, level = found
-        if level:
-            qs = qs.filter(**{f"grid_l{min(level, 3)}_id": pk})
+        qs = _in_grid(qs, grid)
     if residence:
         if residence not in Residence.values:
             raise Invalid(_("Unknown kind of residence."), field="residence")
@@ -509,12 +513,7 @@ def export_records(
     now = timezone.now()
     qs = visible_to(user, RECORD_MODELS[kind])
     if grid:
-        found = Grid.objects.current().filter(code=grid).values_list("id", "level").first()
-        if found is None:
-            raise Invalid(_("No current grid has the code %(code)s.") % {"code": grid}, field="grid")
-        pk, level = found
-        if level:
-            qs = qs.filter(**{f"grid_l{min(level, 3)}_id": pk})
+        qs = _in_grid(qs, grid)
     qs = qs.order_by("grid__code", "id")
     template = TEMPLATES[kind]
     mark = watermark(user, now)
