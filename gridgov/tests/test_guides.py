@@ -21,6 +21,7 @@ ROLE_GUIDES = (
     "grid-head-leader.md",
     "administrator.md",
     "phone.md",
+    "registry.md",
 )
 MAX_BYTES = 150 * 1024
 IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
