@@ -30,11 +30,12 @@ from gridgov.grids.models import Grid
 from . import selectors, services
 from .choices import KeyGroup, PersonState, Relation, Residence, Source
 from .codes import DocumentKind, Ethnicity, Gender
-from .models import Component, Household, Organisation, Person, PersonMove
+from .models import Component, Household, Organisation, PartyOrganisation, Person, PersonMove, PersonRole
 from .schemas import (
     ComponentItem,
     ComponentPage,
     ComponentQuery,
+    EndRoleQuery,
     FiguresOut,
     FiguresQuery,
     GridFigures,
@@ -51,12 +52,20 @@ from .schemas import (
     OrganisationItem,
     OrganisationPage,
     OrganisationQuery,
+    PartyOrganisationItem,
+    PartyOrganisationPage,
+    PartyOrganisationQuery,
     PersonDetail,
     PersonIn,
     PersonItem,
     PersonPage,
     PersonQuery,
+    Ref,
     RegisteredOut,
+    RoleGivenOut,
+    RoleIn,
+    RoleOut,
+    RolesOut,
     Unmasked,
     UnmaskIn,
 )
@@ -304,6 +313,8 @@ def register(request: HttpRequest, payload: Form[PersonIn]):
         lon=payload.lon,
         lat=payload.lat,
         key_groups=payload.key_groups,
+        # What a grid worker registers in their grid is collected in the field; the rest at the office.
+        source=services.source_for(user, grid) if grid is not None else Source.ADMIN,
     )
     _cleaned, found = services.clean_person(data)
     named = {p.field for p in problems}
@@ -587,3 +598,126 @@ class FiguresForMap:
                 "noFigures": _("no figures"),
             },
         }
+
+
+# ------------------------------------------------------------------------------------------ party and roles
+
+
+def _named(obj: Any) -> Ref | None:
+    return Ref(id=obj.pk, name=obj.name) if obj is not None else None
+
+
+@router.get(
+    "/party-organisations",
+    response={200: PartyOrganisationPage, **READ_ERRORS},
+    url_name="registry_party_organisations",
+    summary="Party organisations",
+)
+def party_organisation_list(
+    request: HttpRequest, filters: Query[PartyOrganisationQuery], page: Query[PageQuery]
+):
+    """The party organisations (committees, general branches, branches, groups) the caller may see, newest
+    first: by grid (its subtree) and kind, each with its grid, the organisation it is under, its secretary and
+    how many of its members the caller sees."""
+    user: Any = request.user
+    grid, unknown = _filter_grid(user, filters.grid)
+    if unknown:
+        return PartyOrganisationPage(items=[], has_more=False, next_before=None)
+    qs = selectors.party_organisations(user, grid=grid)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    rows, more, next_before = _keyset(qs, page)
+    counts = selectors.member_counts(user, [o.pk for o in rows])
+    items = [
+        PartyOrganisationItem(
+            id=o.pk,
+            name=o.name,
+            kind=o.kind,
+            kind_label=o.get_kind_display(),
+            grid=_grid(o.grid),
+            parent=_named(o.parent),
+            secretary=_named(o.secretary),
+            members=counts.get(o.pk, 0),
+        )
+        for o in rows
+    ]
+    return PartyOrganisationPage(items=items, has_more=more, next_before=next_before)
+
+
+def _role(r: PersonRole) -> RoleOut:
+    return RoleOut(
+        role=r.role,
+        role_label=r.get_role_display(),
+        party_organisation=_named(r.party_organisation) if r.party_organisation_id else None,
+        since=r.since,
+    )
+
+
+@router.get(
+    "/persons/{person_id}/roles",
+    response={200: RolesOut, **READ_ERRORS},
+    url_name="registry_person_roles",
+    summary="A person's roles in the grid",
+)
+def person_roles(request: HttpRequest, person_id: Id):
+    """The person's roles (party member and of which organisation, volunteer, mediator, grid worker) and
+    whether the caller may give and end them (the record's keepers at the grid and the village)."""
+    user: Any = request.user
+    person = get_visible_or_404(user, _person_query(), pk=person_id)
+    return RolesOut(
+        items=[_role(r) for r in selectors.roles_of(user, person)],
+        may_change=services.may_keep_person(user, person),
+    )
+
+
+@router.post(
+    "/persons/{person_id}/roles",
+    response={200: RoleGivenOut, 201: RoleGivenOut, **WRITE_ERRORS},
+    url_name="registry_give_role",
+    summary="Give a person a role in the grid",
+)
+def give_role(request: HttpRequest, person_id: Id, payload: Form[RoleIn]):
+    """Give the person a role: 201 with the new role; 200 when they held it already and it was brought up to
+    date (a member moving to another branch). A party member names their `party_organisation`: one of the
+    person's grid or of a grid enclosing it, or one the caller sees. 422 names every bad field; 403 for callers
+    who see the person but do not keep their record."""
+    user: Any = request.user
+    person = get_visible_or_404(user, _person_query(), pk=person_id)
+    organisation = None
+    if payload.party_organisation is not None:
+        organisation = (
+            PartyOrganisation.objects.select_related("grid").filter(pk=payload.party_organisation).first()
+        )
+        if organisation is None:
+            # The same words as for an organisation the caller may not name: ids tell nothing.
+            message = _("Choose a party organisation of the person's grid, or of one that encloses it.")
+            return Status(422, _invalid([services.Problem("party_organisation", message)]))
+    try:
+        given = services.do_give_role(
+            person, payload.role, actor=user, party_organisation=organisation, since=payload.since
+        )
+    except Invalid as exc:
+        problems = [services.Problem(p["field"], p["message"]) for p in exc.data.get("problems", [])]
+        return Status(422, _invalid(problems or [services.Problem(exc.field, str(exc.message))]))
+    given.role.party_organisation = organisation
+    return Status(201 if given.created else 200, RoleGivenOut(created=given.created, role=_role(given.role)))
+
+
+@router.delete(
+    "/persons/{person_id}/roles/{role}",
+    response={204: None, **WRITE_ERRORS},
+    url_name="registry_end_role",
+    summary="End a person's role in the grid",
+)
+def end_role(request: HttpRequest, person_id: Id, role: str, reason: Query[EndRoleQuery]):
+    """End one of the person's roles (`role`: party_member, volunteer, mediator or grid_worker), with an
+    optional `reason` kept on the audit record with what the role was. 404 when the person does not hold it;
+    403 for callers who see the person but do not keep their record."""
+    user: Any = request.user
+    person = get_visible_or_404(user, _person_query(), pk=person_id)
+    held = visible_to(user, PersonRole).filter(person=person, role=role).first()
+    if held is None:
+        raise Http404
+    held.person = person
+    services.do_end_role(held, actor=user, reason=reason.reason or "")
+    return Status(204, None)

@@ -16,6 +16,8 @@ from .choices import (
     KeyGroup,
     OrganisationKind,
     OrganisationState,
+    PartyOrgKind,
+    PersonRoleKind,
     PersonState,
     Relation,
     Residence,
@@ -238,3 +240,69 @@ class ImportForm(forms.Form):
         if not upload.name.lower().endswith((".xlsx", ".csv")):
             raise forms.ValidationError(_("Upload an Excel workbook (.xlsx) or a CSV file (.csv)."))
         return upload
+
+
+# ------------------------------------------------------------------------------------------ party and roles
+
+
+def _party_label(o: Any) -> str:
+    return f"{'　' * max(0, o.grid.level - 1)}{o.name}（{o.get_kind_display()}）"
+
+
+class PartyOrganisationForm(forms.Form):
+    """A party organisation: the choices offered are the keeper's grids, the organisations it may sit under,
+    and the party members of the keeper's grids as secretary; whether they fit together is the service's."""
+
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", "—"), *PartyOrgKind.choices], required=False)
+    grid = forms.ChoiceField(label=_("Grid"), required=False)
+    parent = forms.TypedChoiceField(label=_("Under"), required=False, coerce=int, empty_value=None)
+    secretary = forms.TypedChoiceField(label=_("Secretary"), required=False, coerce=int, empty_value=None)
+
+    def __init__(
+        self, *args: Any, grids: list[Grid], parents: list[Any], secretaries: list[Any], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        grid_options = [(g.code, f"{'　' * max(0, g.level - 1)}{g.name} ({g.code})") for g in grids]
+        self.fields["grid"].choices = [("", _("choose…")), *grid_options]  # type: ignore[attr-defined]
+        self.fields["parent"].choices = [("", _("none")), *((o.pk, _party_label(o)) for o in parents)]  # type: ignore[attr-defined]
+        self.fields["secretary"].choices = [  # type: ignore[attr-defined]
+            ("", _("none")),
+            *((p.pk, f"{p.name}（{p.birth_date.year}）" if p.birth_date else p.name) for p in secretaries),
+        ]
+        self.fields["secretary"].help_text = _("A party member of your grids.")
+        self.fields["parent"].help_text = _("An organisation of the same grid or of one enclosing it.")
+
+
+class RoleForm(forms.Form):
+    """A role to give a person; the party organisation for party members."""
+
+    role = forms.ChoiceField(
+        label=_("Role"), choices=[("", _("choose…")), *PersonRoleKind.choices], required=False
+    )
+    party_organisation = forms.TypedChoiceField(
+        label=_("Party organisation"), required=False, coerce=int, empty_value=None
+    )
+    since = forms.DateField(label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, organisations: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["party_organisation"].choices = [  # type: ignore[attr-defined]
+            ("", "—"),
+            *((o.pk, _party_label(o)) for o in organisations),
+        ]
+        self.fields["party_organisation"].help_text = _("For party members only.")
+
+
+class EndRoleForm(forms.Form):
+    reason = forms.CharField(label=_("Why (for the record)"), max_length=200, required=False)
+
+
+class HolderFilterForm(forms.Form):
+    """The persons holding a role: by grid."""
+
+    grid = forms.ChoiceField(label=_("Grid"), required=False)
+
+    def __init__(self, data: Any, *, grids: list[Grid]) -> None:
+        super().__init__(data)
+        self.fields["grid"].choices = grid_choices(grids, (data or {}).get("grid", ""))  # type: ignore[attr-defined]

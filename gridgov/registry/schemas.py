@@ -13,9 +13,17 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import Field
 
-from gridgov.core.schemas import GridCode, optional
+from gridgov.core.schemas import GridCode, Id, optional
 
-from .choices import ComponentState, KeyGroup, OrganisationKind, OrganisationState, PersonState, Residence
+from .choices import (
+    ComponentState,
+    KeyGroup,
+    OrganisationKind,
+    OrganisationState,
+    PartyOrgKind,
+    PersonState,
+    Residence,
+)
 from .codes import DocumentKind
 
 # Reasons are kept on the move history (200 characters) and on the audit record.
@@ -288,3 +296,69 @@ class FiguresOut(Schema):
     # The grids directly below, each with the roll-up of its subtree (empty for a level-3 grid).
     children: list[GridFigures]
     key_group_labels: list[Label]
+
+
+# ------------------------------------------------------------------------------------------ party and roles
+
+
+class Ref(Schema):
+    """A record named by its id and name."""
+
+    id: int
+    name: str
+
+
+class PartyOrganisationQuery(Schema):
+    grid: GridCode | None = optional()  # a grid code: the organisations of its subtree
+    kind: PartyOrgKind | None = optional()
+
+
+class PartyOrganisationItem(Schema):
+    id: int
+    name: str
+    kind: str
+    kind_label: str
+    grid: GridRef
+    # The organisation it is under (a name only when outside the caller's view: the town's committee).
+    parent: Ref | None
+    secretary: Ref | None
+    # Its party members the caller sees.
+    members: int
+
+
+class PartyOrganisationPage(Schema):
+    items: list[PartyOrganisationItem]
+    has_more: bool
+    next_before: int | None
+
+
+class RoleIn(Schema):
+    """Give a person a role in the grid, or bring one they hold up to date. `role`: party_member, volunteer,
+    mediator or grid_worker; `party_organisation` (an id) for party members only; `since`: the day it began."""
+
+    role: str = Field(..., max_length=30)
+    party_organisation: Id | None = optional()
+    since: dt.date | None = optional(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))
+
+
+class RoleOut(Schema):
+    role: str
+    role_label: str
+    party_organisation: Ref | None
+    since: dt.date | None
+
+
+class RolesOut(Schema):
+    items: list[RoleOut]
+    # Whether the caller may give and end this person's roles.
+    may_change: bool
+
+
+class RoleGivenOut(Schema):
+    # True: a new role (201); false: the person held it, brought up to date (200).
+    created: bool
+    role: RoleOut
+
+
+class EndRoleQuery(Schema):
+    reason: Reason | None = optional()  # kept on the audit record

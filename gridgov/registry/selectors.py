@@ -475,24 +475,29 @@ def holders_of(
     return newest_first(qs, before, limit)
 
 
+ROLE_ORDER = {r: n for n, r in enumerate(PersonRoleKind.values)}
+
+
 def roles_of(user: Any, person: Person) -> list[PersonRole]:
-    """The roles of a person the user sees, with their party organisation."""
-    return list(
+    """The roles of a person the user sees, with their party organisation, in the order of `PersonRoleKind`."""
+    rows = list(
         visible_to(user, PersonRole)
         .filter(person=person)
         .select_related("party_organisation")
         .only("role", "since", "person_id", "party_organisation__name", "party_organisation__kind")
         .order_by("role")
     )
+    rows.sort(key=lambda r: ROLE_ORDER.get(r.role, 99))
+    return rows
 
 
-def party_choices_for(user: Any, grid: Grid) -> list[PartyOrganisation]:
-    """The party organisations a person of `grid` may be a member of, or a new organisation of `grid` may sit
-    under: those of the grid and of every grid enclosing it (the grid's group, the village's branch, the
-    town's committee), and those the user sees. The enclosing ones are offered by name only, outside the
-    user's own view: a committee's name is what the members are told, not personal data."""
-    ancestors = [int(x) for x in grid.path.strip("/").split("/") if x]
-    enclosing = PartyOrganisation.objects.filter(grid_id__in=ancestors)
+def party_choices(user: Any, paths: Iterable[str]) -> list[PartyOrganisation]:
+    """The party organisations a person of the grids at `paths` may be a member of, or a new organisation there
+    may sit under: those of these grids and of every grid enclosing them (the grid's group, the village's
+    branch, the town's committee), and those the user sees. The enclosing ones are offered by name outside the
+    user's own view: a committee's name is what its members are told, not personal data."""
+    ancestors = {int(x) for p in paths for x in p.strip("/").split("/") if x}
+    enclosing = PartyOrganisation.objects.filter(grid_id__in=sorted(ancestors))
     seen = visible_to(user, PartyOrganisation)
     qs = (
         (enclosing | seen)
@@ -500,9 +505,24 @@ def party_choices_for(user: Any, grid: Grid) -> list[PartyOrganisation]:
         .only("name", "kind", "grid__level", "grid__path", "grid__name")
     )
     rank = {k: n for n, k in enumerate(PartyOrgKind.values)}
-    rows = list(qs.order_by("grid__path", "name")[:500])
+    rows = list(qs.order_by("grid__path", "name")[:PARTY_CHOICES_MAX])
     rows.sort(key=lambda o: (o.grid.path, rank.get(o.kind, 99), o.name))
     return rows
+
+
+# More than a form's list can offer: a county-wide user names an organisation through the API, by its id.
+PARTY_CHOICES_MAX = 500
+
+
+def keeper_party_grids(user: Any) -> list[Grid]:
+    """The current towns, villages and grids (never the county) where the user keeps the register: where they
+    may place a party organisation."""
+    reach = keeper_reach(user)
+    if not reach:
+        return []
+    return list(
+        Grid.objects.current().filter(reach.grid_q(), level__gte=1).only(*GRID_FIELDS).order_by("path")
+    )
 
 
 def secretary_choices(user: Any, grids: Iterable[Grid]) -> list[Person]:

@@ -16,16 +16,29 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridgov.accounts.choices import Role
+from gridgov.accounts.scoping import held_roles
 from gridgov.core import audit
 from gridgov.core.errors import Conflict, Invalid, NotAllowed
 from gridgov.core.masking import mask_id_number, mask_phone
 from gridgov.core.personal import DOCUMENT, KEY_GROUP, PHONE, blind_index, decrypt_text, encrypt_text
+from gridgov.core.scoping import visible_to
 from gridgov.grids.models import Grid
 
 from . import validators
-from .choices import ComponentState, KeyGroup, MoveKind, Relation, Residence, Source
+from .choices import (
+    ComponentState,
+    KeyGroup,
+    MoveKind,
+    PartyOrgKind,
+    PersonRoleKind,
+    PersonState,
+    Relation,
+    Residence,
+    Source,
+)
 from .codes import DocumentKind, Ethnicity, Gender
-from .models import Component, Household, KeyGroupLabel, Person, PersonMove
+from .models import Component, Household, KeyGroupLabel, PartyOrganisation, Person, PersonMove, PersonRole
 from .scoping import REGISTRY_KEEPERS, subtree_q
 
 UNMASK_REASON_MIN = 4
@@ -388,3 +401,281 @@ def do_set_component_state(component: Component, state: str, *, actor: Any, reas
         )
     component.state, component.updated_at = state, now
     return component
+
+
+# ------------------------------------------------------------------------------------------ party and roles
+
+# A party organisation sits under one of a higher kind (党委 › 党总支 › 党支部 › 党小组): strictly higher, so
+# that following the parents always ends (no cycle can be built, whatever the order of the edits).
+PARTY_RANK: dict[str, int] = {
+    PartyOrgKind.COMMITTEE: 0,
+    PartyOrgKind.GENERAL_BRANCH: 1,
+    PartyOrgKind.BRANCH: 2,
+    PartyOrgKind.GROUP: 3,
+}
+PARTY_NAME_MAX = 100
+# Who collects records in the field (the grid's own workers): what they register is "collected by a grid
+# worker" (`Source.SURVEY`). The same roles as fieldwork's workers; the registry does not import fieldwork.
+GRID_WORKER_ROLES = frozenset({Role.GRID_SPECIALIST, Role.INFO_OFFICER})
+
+
+def source_for(actor: Any, grid: Grid) -> str:
+    """Where a record `actor` registers in `grid` comes from: collected by a grid worker when the actor works
+    in that grid (a grid specialist or information officer of it), entered at the office otherwise."""
+    if any(
+        h.role in GRID_WORKER_ROLES and h.grid_path and grid.path.startswith(h.grid_path)
+        for h in held_roles(actor)
+    ):
+        return Source.SURVEY
+    return Source.ADMIN
+
+
+def keeps_grid(actor: Any, grid: Grid) -> bool:
+    """Whether `actor` keeps the register of `grid` (the grid's and the village's keepers; no query)."""
+    return any(
+        h.role in REGISTRY_KEEPERS and h.grid_path and grid.path.startswith(h.grid_path)
+        for h in held_roles(actor)
+    )
+
+
+def _ancestor_ids(grid: Grid) -> list[int]:
+    """The ids of `grid` and of every grid above it, from its path (no query)."""
+    return [int(x) for x in grid.path.strip("/").split("/") if x]
+
+
+@dataclass
+class PartyOrgInput:
+    """A party organisation as a form or the API gives it: the parent and the secretary already looked up in
+    the caller's view (None when not given)."""
+
+    name: str
+    kind: str
+    grid: Grid | None
+    parent: PartyOrganisation | None = None
+    secretary: Person | None = None
+
+
+def clean_party_organisation(
+    data: PartyOrgInput, *, actor: Any, organisation: PartyOrganisation | None = None
+) -> list[Problem]:
+    """Every problem with a party organisation (new, or `organisation` edited), each naming its field."""
+    problems: list[Problem] = []
+    name = data.name.strip()
+    if not name:
+        problems.append(Problem("name", _("Give the party organisation's name.")))
+    elif len(name) > PARTY_NAME_MAX:
+        problems.append(
+            Problem("name", _("The name is longer than %(max)s characters.") % {"max": PARTY_NAME_MAX})
+        )
+    elif "\x00" in name:
+        problems.append(Problem("name", _("The name holds a character that cannot be stored.")))
+    if data.kind not in PARTY_RANK:
+        problems.append(Problem("kind", _("Unknown kind of party organisation.")))
+    grid = data.grid
+    if grid is None:
+        problems.append(Problem("grid", _("Say which grid the party organisation is in.")))
+    elif grid.valid_to is not None or grid.level < 1:
+        problems.append(Problem("grid", _("A party organisation is in a current town, village or grid.")))
+    elif not keeps_grid(actor, grid):
+        problems.append(Problem("grid", _("Choose one of your grids.")))
+    parent = data.parent
+    if parent is not None and grid is not None:
+        if organisation is not None and parent.pk == organisation.pk:
+            problems.append(Problem("parent", _("A party organisation cannot be its own parent.")))
+        elif parent.grid_id not in _ancestor_ids(grid):
+            problems.append(
+                Problem(
+                    "parent", _("The parent organisation is in the same grid or in one that encloses it.")
+                )
+            )
+        elif data.kind in PARTY_RANK and PARTY_RANK[parent.kind] >= PARTY_RANK[data.kind]:
+            problems.append(
+                Problem(
+                    "parent",
+                    _("A %(kind)s cannot be under a %(parent)s.")
+                    % {"kind": PartyOrgKind(data.kind).label, "parent": parent.get_kind_display()},
+                )
+            )
+    if data.secretary is not None and data.secretary.state == PersonState.DECEASED:
+        problems.append(Problem("secretary", _("The secretary is recorded as deceased.")))
+    if organisation is not None and grid is not None and data.kind in PARTY_RANK:
+        # Its own organisations stay below it: in its new grid's subtree and of a lower kind.
+        for child in organisation.children.select_related("grid").only("kind", "grid__path", "parent_id"):
+            if not child.grid.path.startswith(grid.path):
+                problems.append(
+                    Problem("grid", _("An organisation under this one is outside that grid: move it first."))
+                )
+                break
+            if PARTY_RANK.get(child.kind, 99) <= PARTY_RANK[data.kind]:
+                problems.append(
+                    Problem("kind", _("An organisation under this one is of the same kind or higher."))
+                )
+                break
+    return problems
+
+
+def do_save_party_organisation(
+    data: PartyOrgInput, *, actor: Any, organisation: PartyOrganisation | None = None
+) -> PartyOrganisation:
+    """Create a party organisation in one of the actor's grids, or change `organisation` (its name, kind,
+    grid, parent and secretary). Every bad field is named (`Invalid`), and nothing changes."""
+    if organisation is not None and not keeps_grid(actor, organisation.grid):
+        raise NotAllowed(
+            _("Only the people who keep this grid's register may change its party organisations.")
+        )
+    problems = clean_party_organisation(data, actor=actor, organisation=organisation)
+    if problems:
+        _raise(problems)
+    assert data.grid is not None
+    now = timezone.now()
+    fields = {
+        "name": data.name.strip(),
+        "kind": data.kind,
+        "parent": data.parent,
+        "secretary": data.secretary,
+    }
+    with transaction.atomic():
+        if organisation is None:
+            organisation = PartyOrganisation(**fields, created_at=now, updated_at=now)
+            organisation.place_in(data.grid)
+            organisation.save(force_insert=True)
+            action = "registry.party.create"
+        else:
+            for name, value in fields.items():
+                setattr(organisation, name, value)
+            organisation.place_in(data.grid)
+            organisation.updated_at = now
+            organisation.save()
+            action = "registry.party.update"
+        audit.record(
+            action,
+            actor=actor,
+            target=organisation,
+            data={
+                "name": organisation.name,
+                "kind": organisation.kind,
+                "grid": data.grid.code,
+                "parent": organisation.parent_id,
+                "secretary": organisation.secretary_id,
+            },
+        )
+    return organisation
+
+
+def may_keep_person(actor: Any, person: Person) -> bool:
+    """Whether `actor` keeps `person`'s record (gives and ends their roles): the grid's and the village's
+    keepers of the grid the person lives in (no query)."""
+    return keeps_grid(actor, person.grid)
+
+
+def party_organisation_allowed(actor: Any, person: Person, organisation: PartyOrganisation) -> bool:
+    """A party member belongs to an organisation of their own grid or of one enclosing it (the village's
+    branch, the town's committee), or to one the actor sees (a workplace's branch elsewhere in their view)."""
+    if organisation.grid_id in _ancestor_ids(person.grid):
+        return True
+    return visible_to(actor, PartyOrganisation).filter(pk=organisation.pk).exists()
+
+
+@dataclass
+class RoleGiven:
+    role: PersonRole
+    created: bool  # False: the person held the role; its organisation and date were brought up to date
+
+
+def do_give_role(
+    person: Person,
+    role: str,
+    *,
+    actor: Any,
+    party_organisation: PartyOrganisation | None = None,
+    since: dt.date | None = None,
+) -> RoleGiven:
+    """Give a registered person a role in the grid: party member (of a party organisation), volunteer,
+    mediator or grid worker, since a date. A role the person holds already is brought up to date (a party
+    member moving to another branch). Every bad field is named (`Invalid`), and nothing changes."""
+    if not may_keep_person(actor, person):
+        raise NotAllowed(_("Only the people who keep this record may give its roles."))
+    problems: list[Problem] = []
+    if role not in PersonRoleKind.values:
+        problems.append(Problem("role", _("Unknown role.")))
+    if role == PersonRoleKind.PARTY_MEMBER:
+        if party_organisation is None:
+            problems.append(
+                Problem("party_organisation", _("Say which party organisation the member is in."))
+            )
+        elif not party_organisation_allowed(actor, person, party_organisation):
+            problems.append(
+                Problem(
+                    "party_organisation",
+                    _("Choose a party organisation of the person's grid, or of one that encloses it."),
+                )
+            )
+    elif party_organisation is not None:
+        problems.append(
+            Problem("party_organisation", _("Only party members belong to a party organisation."))
+        )
+    if since is not None:
+        if since > timezone.localdate():
+            problems.append(Problem("since", _("The date lies in the future.")))
+        elif person.birth_date and since < person.birth_date:
+            problems.append(Problem("since", _("The date lies before the person's birth.")))
+    if person.state == PersonState.DECEASED:
+        problems.append(Problem("person", _("The person is recorded as deceased.")))
+    if problems:
+        _raise(problems)
+    try:
+        with transaction.atomic():
+            given, created = PersonRole.objects.select_for_update().get_or_create(
+                person=person,
+                role=role,
+                defaults={"party_organisation": party_organisation, "since": since},
+            )
+            before = {
+                "party_organisation": given.party_organisation_id,
+                "since": given.since.isoformat() if given.since else None,
+            }
+            if not created:
+                given.party_organisation = party_organisation
+                given.since = since
+                given.save(update_fields=["party_organisation", "since"])
+            audit.record(
+                "registry.role.give" if created else "registry.role.change",
+                actor=actor,
+                target=person,
+                data={
+                    "role": role,
+                    "party_organisation": given.party_organisation_id,
+                    "since": since.isoformat() if since else None,
+                    **({} if created else {"before": before}),
+                },
+            )
+    except IntegrityError as exc:
+        raise Conflict(_("This role was given meanwhile: look again."), field="role") from exc
+    return RoleGiven(role=given, created=created)
+
+
+def do_end_role(person_role: PersonRole, *, actor: Any, reason: str = "") -> None:
+    """End a person's role (a volunteer who stopped, a member transferred out of the county): the role is
+    removed from the person, and what it was (since when, in which organisation) stays on the audit record."""
+    person = person_role.person
+    if not may_keep_person(actor, person):
+        raise NotAllowed(_("Only the people who keep this record may end its roles."))
+    reason = reason.strip()
+    if len(reason) > 200:
+        raise Invalid(_("The reason is longer than 200 characters."), field="reason")
+    if "\x00" in reason:
+        raise Invalid(_("The reason holds a character that cannot be stored."), field="reason")
+    with transaction.atomic():
+        if PersonRole.objects.filter(pk=person_role.pk).delete()[0] != 1:
+            raise Conflict(_("This role was ended meanwhile: look again."), field="role")
+        audit.record(
+            "registry.role.end",
+            actor=actor,
+            target=person,
+            data={
+                "role": person_role.role,
+                "party_organisation": person_role.party_organisation_id,
+                "since": person_role.since.isoformat() if person_role.since else None,
+                "reason": reason,
+            },
+        )

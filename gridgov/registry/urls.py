@@ -18,4 +18,11 @@ urlpatterns = [
     path("households/<int:pk>/", views.household_page, name="household"),
     path("organisations/", views.organisation_list, name="organisations"),
     path("components/", views.component_list, name="components"),
+    path("persons/<int:pk>/roles/", views.person_role_add, name="role_add"),
+    path("persons/<int:pk>/roles/<str:role>/end/", views.person_role_end, name="role_end"),
+    path("party/", views.party_list, name="party"),
+    path("party/new/", views.party_new, name="party_new"),
+    path("party/<int:pk>/", views.party_page, name="party_organisation"),
+    path("party/<int:pk>/edit/", views.party_edit, name="party_edit"),
+    path("roles/<str:role>/", views.role_holders, name="role_holders"),
 ]

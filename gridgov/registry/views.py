@@ -30,18 +30,22 @@ from gridgov.core.scoping import get_visible_or_404, visible_to
 from gridgov.grids.models import Grid
 
 from . import exports, selectors, services
-from .choices import KeyGroup
+from .choices import KeyGroup, PersonRoleKind
 from .forms import (
     ComponentSearchForm,
+    EndRoleForm,
+    HolderFilterForm,
     HouseholdSearchForm,
     ImportForm,
     OrganisationSearchForm,
+    PartyOrganisationForm,
     PersonSearchForm,
     RegisterForm,
+    RoleForm,
     UnmaskForm,
 )
 from .imports import KINDS, import_file, may_import
-from .models import Component, Household, Organisation, Person, PersonMove
+from .models import Component, Household, Organisation, PartyOrganisation, Person, PersonMove, PersonRole
 from .scoping import reads_registry, sees_key_groups
 from .selectors import (
     GRID_FIELDS,
@@ -224,7 +228,7 @@ class MemberRow:
     age: int | None
 
 
-def _person_context(user: Any, person: Person) -> dict[str, Any]:
+def _person_context(user: Any, person: Person, *, role_form: RoleForm | None = None) -> dict[str, Any]:
     moves = list(
         visible_to(user, PersonMove)
         .filter(person=person)
@@ -252,6 +256,8 @@ def _person_context(user: Any, person: Person) -> dict[str, Any]:
             .defer("document_enc", "phone_enc")
             .order_by("id")
         ]
+    may_keep = services.may_keep_person(user, person)
+    roles = selectors.roles_of(user, person)
     groups = None
     if sees_key_groups(user, person):
         labels = dict(KeyGroup.choices)
@@ -264,6 +270,20 @@ def _person_context(user: Any, person: Person) -> dict[str, Any]:
         "key_groups": groups,
         "may_unmask": services.may_unmask(user, person),
         "unmask_form": UnmaskForm(),
+        # Roles in the grid (party member, volunteer…): given and ended by the record's keepers, read by all.
+        "roles": roles,
+        # Organisations linked from the roles: only those the user may open (a grid's keeper does not see the
+        # village's branch, though its members live in their grid).
+        "seen_party": set(
+            visible_to(user, PartyOrganisation)
+            .filter(pk__in=[r.party_organisation_id for r in roles if r.party_organisation_id])
+            .values_list("pk", flat=True)
+        )
+        if any(r.party_organisation_id for r in roles)
+        else set(),
+        "may_keep_roles": may_keep,
+        "role_form": role_form or (_role_form(user, person) if may_keep else None),
+        "end_role_form": EndRoleForm(),
     }
 
 
@@ -610,3 +630,282 @@ def person_export(request: HttpRequest) -> HttpResponse:
     except Invalid as exc:
         return HttpResponse(str(exc.message), status=400, content_type="text/plain; charset=utf-8")
     return _attachment(content, filename)
+
+
+# ------------------------------------------------------------------------------------------ party and roles
+
+
+@dataclass
+class PartyRow:
+    node: selectors.PartyNode
+    indent: str  # the tree's depth as ideographic spaces: readable without styles, on a phone too
+    kept: bool  # the user keeps its grid: may change it
+
+
+@login_required
+@require_GET
+def party_list(request: HttpRequest) -> HttpResponse:
+    """党组织: the party organisations of the user's grids as a tree (kind, secretary, members), and how many
+    persons hold each role, each count leading to the list of them."""
+    user = _reader(request)
+    form = HolderFilterForm(request.GET, grids=filter_grids(user))
+    form.is_valid()
+    grid, unknown = _grid_filter_value(user, (form.cleaned_data or {}).get("grid") or "")
+    nodes, cut = ([], False) if unknown else selectors.party_tree(user, grid=grid)
+    counts = {} if unknown else selectors.role_counts(user, grid=grid)
+    keeper = keeper_reach(user)
+    ctx = {
+        "form": form,
+        "grid": grid,
+        "rows": [PartyRow(n, "　" * n.depth, keeper.covers(n.organisation.grid)) for n in nodes],
+        "cut": cut,
+        "roles": [(code, label, counts.get(code, 0)) for code, label in PersonRoleKind.choices],
+        "may_keep_party": bool(keeper),
+        "filtered": grid is not None or unknown,
+    }
+    return _page(request, "registry/party.html", ctx)
+
+
+def _party_organisation(user: Any, pk: int) -> PartyOrganisation:
+    return get_visible_or_404(
+        user,
+        PartyOrganisation.objects.select_related("grid", "parent", "secretary").defer(
+            "grid__geometry", "secretary__document_enc", "secretary__phone_enc", "secretary__note"
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+@require_GET
+def party_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A party organisation: where it is, what it is under, its secretary, the organisations under it and its
+    members, paged (htmx asks for the next rows)."""
+    user = _reader(request)
+    organisation = _party_organisation(user, pk)
+    rows, more = selectors.party_members(user, organisation, before=before_of(request.GET), limit=PAGE_SIZE)
+    today = timezone.localdate()
+    ctx: dict[str, Any] = {
+        "organisation": organisation,
+        "rows": [(r, age_of(r.person.birth_date, today)) for r in rows],
+        "more": more_query(request.GET, rows, more),
+        "continued": before_of(request.GET) is not None,
+    }
+    if is_htmx(request) and request.GET.get("part") == "rows":
+        return _page(request, "registry/_party_member_rows.html", ctx)
+    ctx.update(
+        {
+            "children": list(
+                visible_to(user, PartyOrganisation)
+                .filter(parent=organisation)
+                .select_related("grid")
+                .only("name", "kind", "parent_id", "grid__name", "grid__code")
+                .order_by("kind", "name")
+            ),
+            "members": selectors.member_counts(user, [organisation.pk]).get(organisation.pk, 0),
+            "secretary_seen": organisation.secretary_id is not None
+            and visible_to(user, Person).filter(pk=organisation.secretary_id).exists(),
+            "may_edit": services.keeps_grid(user, organisation.grid),
+        }
+    )
+    return _page(request, "registry/party_page.html", ctx)
+
+
+def _party_form(
+    user: Any, data: Any = None, *, organisation: PartyOrganisation | None = None
+) -> PartyOrganisationForm:
+    """The form with what the keeper may choose: their grids, the organisations of and above them, and their
+    party members as secretary (an organisation's own secretary stays offered)."""
+    grids = selectors.keeper_party_grids(user)
+    parents = [
+        o
+        for o in selectors.party_choices(user, [g.path for g in grids])
+        if o.pk != getattr(organisation, "pk", None)
+    ]
+    outermost = [g for g in grids if not any(o.pk != g.pk and g.path.startswith(o.path) for o in grids)]
+    secretaries = selectors.secretary_choices(user, outermost)
+    current = organisation.secretary if organisation is not None else None
+    if current is not None and all(p.pk != current.pk for p in secretaries):
+        secretaries.append(current)
+    initial = None
+    if organisation is not None:
+        initial = {
+            "name": organisation.name,
+            "kind": organisation.kind,
+            "grid": organisation.grid.code,
+            "parent": organisation.parent_id,
+            "secretary": organisation.secretary_id,
+        }
+    elif len(grids) >= 1:
+        initial = {"grid": grids[0].code}
+    return PartyOrganisationForm(data, initial=initial, grids=grids, parents=parents, secretaries=secretaries)
+
+
+def _save_party(request: HttpRequest, user: Any, organisation: PartyOrganisation | None) -> HttpResponse:
+    form = _party_form(user, request.POST if request.method == "POST" else None, organisation=organisation)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            d = form.cleaned_data
+            # The parent is one the form offered (`selectors.party_choices`: the user's own, or one enclosing
+            # their grids), so it is read by its id alone.
+            parent = (
+                PartyOrganisation.objects.select_related("grid").filter(pk=d["parent"]).first()
+                if d.get("parent")
+                else None
+            )
+            secretary = (
+                visible_to(user, Person).filter(pk=d["secretary"]).first() if d.get("secretary") else None
+            )
+            if (
+                organisation is not None
+                and secretary is None
+                and d.get("secretary") == organisation.secretary_id
+            ):
+                secretary = (
+                    organisation.secretary
+                )  # kept as it was, though named from outside the user's view
+            data = services.PartyOrgInput(
+                name=d.get("name") or "",
+                kind=d.get("kind") or "",
+                grid=grid_by_code(user, d.get("grid") or ""),
+                parent=parent,
+                secretary=secretary,
+            )
+            try:
+                saved = services.do_save_party_organisation(data, actor=user, organisation=organisation)
+            except NotAllowed as exc:
+                raise PermissionDenied(str(exc)) from exc
+            except Invalid as exc:
+                for p in exc.data.get("problems") or [{"field": exc.field, "message": str(exc.message)}]:
+                    form.add_error(p["field"] if p["field"] in form.fields else None, p["message"])
+            else:
+                messages.success(request, _("Saved."))
+                return HttpResponseRedirect(reverse("registry:party_organisation", args=[saved.pk]))
+    ctx = {"form": form, "organisation": organisation}
+    return _page(request, "registry/party_form.html", ctx, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def party_new(request: HttpRequest) -> HttpResponse:
+    """A new party organisation, for the grid's and the village's keepers; other readers are refused (403)."""
+    user = _reader(request)
+    if not keeper_reach(user):
+        raise PermissionDenied
+    return _save_party(request, user, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def party_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a party organisation: 404 outside the user's view, 403 for a reader who does not keep its grid."""
+    user = _reader(request)
+    organisation = _party_organisation(user, pk)
+    if not services.keeps_grid(user, organisation.grid):
+        raise PermissionDenied
+    return _save_party(request, user, organisation)
+
+
+def _role_form(user: Any, person: Person, data: Any = None) -> RoleForm:
+    return RoleForm(data, organisations=selectors.party_choices(user, [person.grid.path]))
+
+
+def _keeper_of(request: HttpRequest, pk: int) -> tuple[Any, Person]:
+    """The user and the person whose record they keep: 404 for a person they do not see, 403 for one they see
+    but do not keep."""
+    user = _reader(request)
+    person = _person(user, pk)
+    if not services.may_keep_person(user, person):
+        raise PermissionDenied
+    return user, person
+
+
+@login_required
+@require_POST
+def person_role_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the person a role (or bring one they hold up to date); the person's page again, with the form's
+    problems next to its fields when refused (422)."""
+    user, person = _keeper_of(request, pk)
+    form = _role_form(user, person, request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        # One the form offered (`selectors.party_choices`), so it is read by its id alone.
+        organisation = (
+            PartyOrganisation.objects.select_related("grid").filter(pk=d["party_organisation"]).first()
+            if d.get("party_organisation")
+            else None
+        )
+        try:
+            given = services.do_give_role(
+                person,
+                d.get("role") or "",
+                actor=user,
+                party_organisation=organisation,
+                since=d.get("since"),
+            )
+        except (Invalid, Conflict) as exc:
+            for p in exc.data.get("problems") or [{"field": exc.field, "message": str(exc.message)}]:
+                form.add_error(p["field"] if p["field"] in form.fields else None, p["message"])
+        else:
+            label = given.role.get_role_display()
+            messages.success(
+                request,
+                (_("Role given: %(role)s.") if given.created else _("Role updated: %(role)s."))
+                % {"role": label},
+            )
+            return HttpResponseRedirect(reverse("registry:person", args=[person.pk]) + "#roles-title")
+    ctx = _person_context(user, person, role_form=form)
+    return _page(request, "registry/person.html", ctx, status=422)
+
+
+@login_required
+@require_POST
+def person_role_end(request: HttpRequest, pk: int, role: str) -> HttpResponse:
+    """End one of the person's roles, with an optional reason for the record."""
+    user, person = _keeper_of(request, pk)
+    held = visible_to(user, PersonRole).filter(person=person, role=role).first()
+    if held is None:
+        raise Http404
+    held.person = person
+    form = EndRoleForm(request.POST)
+    reason = form.cleaned_data.get("reason") or "" if form.is_valid() else ""
+    try:
+        services.do_end_role(held, actor=user, reason=reason)
+    except Conflict:
+        pass  # ended meanwhile by somebody else: the page shows what is left
+    else:
+        messages.success(request, _("Role ended: %(role)s.") % {"role": held.get_role_display()})
+    return HttpResponseRedirect(reverse("registry:person", args=[person.pk]) + "#roles-title")
+
+
+@login_required
+@require_GET
+def role_holders(request: HttpRequest, role: str) -> HttpResponse:
+    """The persons holding a role (every volunteer of a village…), paged, by grid."""
+    user = _reader(request)
+    if role not in PersonRoleKind.values:
+        raise Http404
+    form = HolderFilterForm(request.GET, grids=filter_grids(user))
+    form.is_valid()
+    grid, unknown = _grid_filter_value(user, (form.cleaned_data or {}).get("grid") or "")
+    rows: list[PersonRole] = []
+    more = False
+    if not unknown:
+        rows, more = selectors.holders_of(
+            user, role, grid=grid, before=before_of(request.GET), limit=PAGE_SIZE
+        )
+    today = timezone.localdate()
+    ctx = {
+        "form": form,
+        "role": role,
+        "role_label": PersonRoleKind(role).label,
+        "rows": [(r, age_of(r.person.birth_date, today)) for r in rows],
+        "more": more_query(request.GET, rows, more),
+        "filtered": grid is not None or unknown,
+        "continued": before_of(request.GET) is not None,
+    }
+    if is_htmx(request) and request.GET.get("part") == "rows":
+        return _page(request, "registry/_holder_rows.html", ctx)
+    return _page(request, "registry/party_roles.html", ctx)

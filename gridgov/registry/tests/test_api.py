@@ -236,7 +236,7 @@ def test_every_registry_operation_declares_its_refusals(client):
         if path.startswith("/api/registry/")
         for method, op in methods.items()
     ]
-    assert len(operations) == 10
+    assert len(operations) == 14
     for path, method, op in operations:
         assert op["tags"] == ["registry"], path
         declared = set(op["responses"])

@@ -116,5 +116,5 @@ def test_the_registry_api_keeps_to_its_document(scene):
             lambda operation: strategy_for(operation, {"scene": scene}),
             fuzz.session_of(scene.world.l2head),
         )
-    assert count == 10
+    assert count == 14
     assert not failures, fuzz.report(failures)
