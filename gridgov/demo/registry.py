@@ -81,6 +81,7 @@ PARTY_SHARE = 0.06
 VOLUNTEER_SHARE = 0.03
 MEDIATORS_PER_VILLAGE = (2, 4)
 VISIT_DAYS = 120  # the visits of the last four months
+DEMO_GRID_COMPONENTS = 3  # of each inspected kind in the demo grid workers' grid
 DEMO_WORKER_VISITS = 0.08  # the share of the visits made by the demo `specialist` and `officer`
 
 
@@ -515,9 +516,11 @@ class PlannedComponent:
 
 
 def plan_components(
-    config: DemoConfig, plan: CountyPlan, buildings: Sequence[PlannedBuilding]
+    config: DemoConfig, plan: CountyPlan, buildings: Sequence[PlannedBuilding], *, demo_grid: str = ""
 ) -> list[PlannedComponent]:
-    """Lamps, manhole covers, hydrants and extinguishers… mostly in the city, some along the village roads."""
+    """Lamps, manhole covers, hydrants and extinguishers… mostly in the city, some along the village roads.
+    `demo_grid` (the demo grid workers' grid) gets a few of each kind that has an inspection plan, so that their
+    fieldwork screens have tasks to show."""
     if config.components <= 0:
         return []
     r = random.Random(config.seed + 25)
@@ -543,6 +546,8 @@ def plan_components(
                 rng.choice(len(leaves), size=count - city, p=rural_w / rural_w.sum()),
             ]
         )
+        if demo_grid and count >= DEMO_GRID_COMPONENTS and kind.item in {p.item for p in PLANS}:
+            picks[:DEMO_GRID_COMPONENTS] = next(i for i, g in enumerate(leaves) if g.code == demo_grid)
         for serial, i in enumerate(sorted(picks.tolist()), start=1):
             grid = leaves[i]
             near = in_grid.get(grid.code)
@@ -622,7 +627,12 @@ def seed_registry(
         lap("buildings")
     organisations = plan_organisations(config, plan)
     report.organisations = _write_organisations(organisations, buildings, grids, now)
-    components = plan_components(config, plan, buildings)
+    demo_grid = (
+        RoleAssignment.objects.filter(user__username="specialist", grid__level=3)
+        .values_list("grid__code", flat=True)
+        .first()
+    )
+    components = plan_components(config, plan, buildings, demo_grid=demo_grid or "")
     report.components = _write_components(components, grids, now)
     lap("places")
     if config.persons > 0:

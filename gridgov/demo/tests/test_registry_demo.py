@@ -181,6 +181,10 @@ def test_inspection_plans_have_past_open_and_overdue_tasks(demo):
     assert 0 < overdue < tasks.filter(state=TaskState.OPEN).count() + 1
     assert overdue == demo.registry.tasks_overdue
     assert overdue < Component.objects.count() / 4  # a few, not most
+    # The demo grid workers sign in to inspections waiting for them (a yearly one waits only near its day).
+    specialist = RoleAssignment.objects.get(user__username="specialist", role=Role.GRID_SPECIALIST)
+    theirs = tasks.filter(state=TaskState.OPEN, grid_id=specialist.grid_id, worker__isnull=False)
+    assert set(theirs.values_list("plan__item__code", flat=True)) >= {"031001", "031002"}
 
 
 def test_visits_were_made_by_the_workers_of_the_grid_visited(demo):
