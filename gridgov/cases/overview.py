@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from django.db.models import (
@@ -56,6 +56,30 @@ PERIODS: dict[str, Any] = {
     "this_quarter": _("this quarter"),
 }
 DEFAULT_PERIOD = "this_month"
+
+
+class ChildFigures(Protocol):
+    """A figure an app beside the case engine counts per grid for the overview (fieldwork: its overdue
+    inspections). The engine knows no such app: the app registers itself with `provide_figures`."""
+
+    key: str
+    label: Any  # the column's heading
+
+    def counts(self, level: int, ids: list[int]) -> dict[int, int]:
+        """Per grid of `level` among `ids`: the figure (grids left out count 0)."""
+        ...
+
+    def link(self, code: str) -> str:
+        """Where the figure of grid `code` is listed."""
+        ...
+
+
+_figures: list[ChildFigures] = []
+
+
+def provide_figures(figures: ChildFigures) -> None:
+    if all(f.key != figures.key for f in _figures):
+        _figures.append(figures)
 
 
 @dataclass(frozen=True)
@@ -114,6 +138,8 @@ class Row:
     in_village: int = 0
     beyond: int = 0
     links: dict[str, str] = field(default_factory=dict)
+    # The provided figures (`ChildFigures`), in the order of `Overview.columns`: (heading, value, link).
+    more: list[tuple[Any, int, str]] = field(default_factory=list)
 
     @property
     def resolved(self) -> int:
@@ -128,6 +154,10 @@ class Row:
         for name in ("open", "overdue", "due_soon", "supervised", "red", "reported", "in_grid", "in_village"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.beyond += other.beyond
+        self.more = [
+            (label, mine + theirs, link)
+            for (label, mine, link), (_, theirs, _) in zip(self.more, other.more, strict=True)
+        ]
 
 
 @dataclass
@@ -138,6 +168,12 @@ class Overview:
     total: Row
     supervised: list[Case]
     child_level: int
+    columns: list[Any] = field(default_factory=list)  # the headings of the provided figures
+
+    @property
+    def width(self) -> int:
+        """The table's columns: the grid, eight of cases, the provided ones."""
+        return 9 + len(self.columns)
 
 
 def _list_links(code: str) -> dict[str, str]:
@@ -159,7 +195,8 @@ def subtree_cases(user: Any, grid: Grid) -> QuerySet[Case]:
 
 
 def build(user: Any, grid: Grid, period: Period, now: dt.datetime | None = None) -> Overview:
-    """The overview of `grid` (which the caller has checked the user may oversee). Five queries."""
+    """The overview of `grid` (which the caller has checked the user may oversee). Five queries, and one per
+    provided figure."""
     now = now or timezone.now()
     child_level = min(grid.level + 1, 3)
     column = f"grid_l{child_level}_id"
@@ -231,11 +268,19 @@ def build(user: Any, grid: Grid, period: Period, now: dt.datetime | None = None)
         x = row(r["child"])
         x.in_grid, x.in_village, x.beyond = r["n_grid"], r["n_village"], r["n_beyond"]
 
+    ids = [c.pk for c in children]
+    for figures in _figures:
+        counted = figures.counts(child_level, ids)
+        for c in children:
+            rows[c.pk].more.append((figures.label, counted.get(c.pk, 0), figures.link(c.code)))
+        if None in rows:
+            rows[None].more.append((figures.label, 0, ""))
+
     ordered = [rows[c.pk] for c in children]
     # Cases of a grid closed meanwhile (split, merged) or placed at the shown grid itself come last.
     if None in rows:
         ordered.append(rows[None])
-    total = Row(grid, links=_list_links(grid.code))
+    total = Row(grid, links=_list_links(grid.code), more=[(f.label, 0, f.link(grid.code)) for f in _figures])
     for each in ordered:
         total.add(each)
     supervised: list[Case] = list(
@@ -252,7 +297,7 @@ def build(user: Any, grid: Grid, period: Period, now: dt.datetime | None = None)
         )
         .order_by("-card_rank", "due_at", "-id")[:SUPERVISED_SHOWN]
     )
-    return Overview(grid, period, ordered, total, supervised, child_level)
+    return Overview(grid, period, ordered, total, supervised, child_level, [f.label for f in _figures])
 
 
 def trail(grid: Grid, tops: list[Grid]) -> list[Grid]:

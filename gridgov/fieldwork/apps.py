@@ -9,10 +9,14 @@ class FieldworkConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from gridgov.cases.overview import provide_figures
         from gridgov.core import housekeeping
 
         from . import scoping  # noqa: F401  (registers the scoping rules of fieldwork)
+        from .selectors import OverdueInspections
         from .services import generate_daily
 
         # `gridgov sweep` makes the day's inspection tasks.
         housekeeping.register(generate_daily)
+        # The subtree overview counts the overdue inspections of each grid beside its cases.
+        provide_figures(OverdueInspections())

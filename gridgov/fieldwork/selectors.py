@@ -8,9 +8,12 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import RoleAssignment
@@ -268,6 +271,19 @@ def plans(user: Any, *, active: bool | None = None) -> QuerySet[InspectionPlan]:
     if active is not None:
         qs = qs.filter(active=active)
     return qs
+
+
+class OverdueInspections:
+    """The overview's column of overdue inspections per grid (`cases.overview.provide_figures`)."""
+
+    key = "overdue_inspections"
+    label = _("overdue inspections")
+
+    def counts(self, level: int, ids: list[int]) -> dict[int, int]:
+        return overdue_counts(level, ids)
+
+    def link(self, code: str) -> str:
+        return f"{reverse('fieldwork:tasks')}?{urlencode({'grid': code, 'state': 'overdue'})}"
 
 
 def overdue_counts(

@@ -14,6 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from gridgov.cases.models import Case, Evidence
@@ -373,6 +374,11 @@ def test_the_queue_shows_overdue_tasks_first_and_they_count_per_grid(field):
     assert overdue_counts(2) == {crew.village.pk: 3}
     assert overdue_counts(1, [crew.town.pk, crew.other_town_grid.l1_id]) == {crew.town.pk: 3}
     assert overdue_counts(0, [crew.grids["150621"].pk]) == {crew.grids["150621"].pk: 3}
+    # The village head's overview counts them per grid beside the cases, each count linking to its list.
+    page = as_user(crew.l2head).get(reverse("cases:overview"), {"grid": crew.village.code}).content.decode()
+    for grid, n in ((crew.grid, 2), (crew.grid_b, 1)):
+        link = f"{reverse('fieldwork:tasks')}?grid={grid.code}&amp;state=overdue"
+        assert f'<a href="{link}" class="bad">{n}</a>' in page, grid.code
     # Done is no longer overdue, in the queue or the counts.
     assert complete(as_user(crew.specialist), ext2, ALL_OK).status_code == 200
     assert queue(crew.specialist) == [cover.pk, ext.pk]
