@@ -119,6 +119,22 @@ def working_hours(db):
 
 
 @pytest.fixture
+def holidays(db):
+    """The packaged 2026 public holidays and make-up working days, as the migration loads them (a transactional
+    test before this one may have flushed them)."""
+    from pathlib import Path
+
+    from gridgov.core import calendar
+    from gridgov.core.models import CalendarDay
+
+    if not CalendarDay.objects.filter(date__year=2026).exists():
+        data = calendar.load_holidays_file(
+            Path(calendar.__file__).parents[1] / "catalog/data/holidays/2026.json"
+        )
+        calendar.do_load_holidays(data, actor=None)
+
+
+@pytest.fixture
 def world(small_tree, catalog, make_user, working_hours):
     """Everybody around a case in the small tree, item 011001 (litter bin: lead HW, assisting ZF).
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gridgov.catalog.models import Department
+from gridgov.core.textfiles import UnreadableFile, open_workbook
 from gridgov.grids.models import Grid
 
 from .choices import ROLE_SCOPE, AdminDuty, Role
@@ -61,12 +61,8 @@ MOBILE = re.compile(r"1[3-9]\d{9}")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ImportFileError(Exception):
+class ImportFileError(UnreadableFile):
     """The file cannot be read as the import workbook; `message` says why in the user's language."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ImportRefused(Exception):
@@ -172,19 +168,10 @@ def read_workbook(data: bytes, name: str = "") -> list[dict[str, Any]]:
         raise ImportFileError(
             _("The file is larger than %(mb)s MB: split it into smaller files.") % {"mb": MAX_BYTES // 2**20}
         )
-    if not data.startswith(b"PK\x03\x04"):
-        raise ImportFileError(_("The file is not an Excel workbook (.xlsx)."))
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED_BYTES:
-                raise ImportFileError(_("The workbook unpacks to too much data."))
-        from openpyxl import load_workbook
-
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except ImportFileError:
-        raise
-    except Exception as exc:  # openpyxl raises many kinds for a broken or foreign file
-        raise ImportFileError(_("The file is not an Excel workbook (.xlsx) that can be read.")) from exc
+        wb = open_workbook(data, max_unpacked=MAX_UNPACKED_BYTES)
+    except UnreadableFile as exc:
+        raise ImportFileError(exc.message) from exc
     try:
         ws = wb.worksheets[0]
         rows_iter = ws.iter_rows()

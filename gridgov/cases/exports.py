@@ -22,6 +22,7 @@ from openpyxl.styles import Font
 
 from gridgov.accounts.choices import Role
 from gridgov.core.audit import atomic_record
+from gridgov.core.choices import label
 from gridgov.core.masking import mask_name, mask_phone
 
 from . import selectors
@@ -53,10 +54,6 @@ def _cell(ws: Any, value: Any) -> Any:
         # Excel knows no time zones: the local (Asia/Shanghai) wall-clock time.
         return timezone.localtime(value).replace(tzinfo=None)
     return value
-
-
-def _label(choices: Any, value: str) -> str:
-    return str(choices(value).label) if value in choices.values else value
 
 
 def columns(show_reporter: bool) -> list[str]:
@@ -92,25 +89,25 @@ def _row(user: Any, case: Case, now: datetime, show_reporter: bool) -> list[Any]
     item = case.item
     row: list[Any] = [
         case.number,
-        _label(State, case.state),
+        label(State, case.state),
         item.label if item is not None else "",
         item.module.label if item is not None else "",
         case.grid.name,
         case.grid.code,
         case.level,
         case.lead_department.label if case.lead_department is not None else "",
-        _label(Channel, case.channel),
+        label(Channel, case.channel),
         case.get_urgency_display(),
         case.description,
         case.address,
         case.created_at,
         case.due_at,
-        _label(Colour, colour) if colour else "",
+        label(Colour, colour) if colour else "",
         case.supervised,
-        _label(Card, case.card) if case.card else "",
+        label(Card, case.card) if case.card else "",
         case.supporters_count,
         case.closed_at,
-        _label(Rating, case.rating) if case.rating else "",
+        label(Rating, case.rating) if case.rating else "",
     ]
     if show_reporter:
         if selectors.reporter_visible(user, case):

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gridgov.core.audit import atomic_record
+from gridgov.core.choices import label
 from gridgov.core.scoping import visible_to
 
 from . import selectors, services
@@ -86,10 +87,6 @@ def local(value: datetime | None) -> datetime | None: ...
 def local(value: datetime | None) -> datetime | None:
     """A stored (UTC) time as shown: Asia/Shanghai, with its offset."""
     return timezone.localtime(value) if value is not None else None
-
-
-def label(choices: Any, value: Any) -> str:
-    return str(choices(value).label) if value in choices.values else value
 
 
 def name(user: Any) -> str:

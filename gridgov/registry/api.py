@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from ninja import Form, Query, Router, Status
 
-from gridgov.accounts.scoping import grid_filter
+from gridgov.core.choices import label
 from gridgov.core.errors import Invalid, NotAllowed
 from gridgov.core.paging import newest_first
 from gridgov.core.schemas import READ_ERRORS, WRITE_ERRORS, Id, PageQuery
@@ -30,7 +29,7 @@ from gridgov.grids.models import Grid
 from . import selectors, services
 from .choices import KeyGroup, PersonState, Relation, Residence, Source
 from .codes import DocumentKind, Ethnicity, Gender
-from .models import Component, Household, Organisation, PartyOrganisation, Person, PersonMove, PersonRole
+from .models import Household, PartyOrganisation, Person, PersonMove, PersonRole
 from .schemas import (
     ComponentItem,
     ComponentPage,
@@ -69,18 +68,16 @@ from .schemas import (
     Unmasked,
     UnmaskIn,
 )
-from .scoping import reads_registry, sees_key_groups
+from .scoping import keeper_reach, reads_registry, sees_key_groups
 from .selectors import (
     Figures,
     age_of,
+    figures_grid,
     figures_of,
+    filtered_grid,
     grid_by_code,
-    home_grids,
-    keeper_reach,
     key_groups_for,
-    ordered_groups,
-    organisation_q,
-    registry_reach,
+    person_for,
 )
 
 router = Router(tags=["registry"])
@@ -92,10 +89,6 @@ def _ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
-def _label(choices: Any, value: str) -> str:
-    return str(choices(value).label) if value in choices.values else value
-
-
 def _grid(grid: Grid) -> GridRef:
     return GridRef(code=grid.code, name=grid.name)
 
@@ -103,7 +96,7 @@ def _grid(grid: Grid) -> GridRef:
 def _groups(codes: list[str] | None) -> list[Label] | None:
     if codes is None:
         return None
-    return [Label(code=g, label=_label(KeyGroup, g)) for g in codes]
+    return [Label(code=g, label=label(KeyGroup, g)) for g in codes]
 
 
 def _person_fields(person: Person, key_groups: list[str] | None) -> dict[str, Any]:
@@ -111,20 +104,20 @@ def _person_fields(person: Person, key_groups: list[str] | None) -> dict[str, An
         "id": person.pk,
         "name": person.name,
         "gender": person.gender,
-        "gender_label": _label(Gender, person.gender),
+        "gender_label": label(Gender, person.gender),
         "ethnicity": person.ethnicity,
-        "ethnicity_label": _label(Ethnicity, person.ethnicity) if person.ethnicity else "",
+        "ethnicity_label": label(Ethnicity, person.ethnicity) if person.ethnicity else "",
         "age": age_of(person.birth_date),
         "document_kind": person.document_kind,
-        "document_kind_label": _label(DocumentKind, person.document_kind),
+        "document_kind_label": label(DocumentKind, person.document_kind),
         "document": person.document_masked,
         "phone": person.phone_masked,
         "grid": _grid(person.grid),
         "household": person.household.number if person.household_id and person.household else None,
         "residence": person.residence,
-        "residence_label": _label(Residence, person.residence),
+        "residence_label": label(Residence, person.residence),
         "state": person.state,
-        "state_label": _label(PersonState, person.state),
+        "state_label": label(PersonState, person.state),
         "key_groups": _groups(key_groups),
     }
 
@@ -139,22 +132,18 @@ def _member(person: Person) -> MemberOut:
         id=person.pk,
         name=person.name,
         relation=person.relation,
-        relation_label=_label(Relation, person.relation) if person.relation else "",
-        gender_label=_label(Gender, person.gender),
+        relation_label=label(Relation, person.relation) if person.relation else "",
+        gender_label=label(Gender, person.gender),
         age=age_of(person.birth_date),
         document=person.document_masked,
         phone=person.phone_masked,
     )
 
 
-def _person_query() -> QuerySet[Person]:
-    return Person.objects.select_related("grid", "household").defer("grid__geometry")
-
-
 def _detail(user: Any, person: Person) -> PersonDetail:
     groups = None
     if sees_key_groups(user, person):
-        groups = ordered_groups(selectors.key_groups_of(user, person))
+        groups = selectors.key_groups_of(user, person)
     moves = (
         visible_to(user, PersonMove)
         .filter(person=person)
@@ -177,9 +166,9 @@ def _detail(user: Any, person: Person) -> PersonDetail:
         name_mongolian=person.name_mongolian,
         address=person.address,
         relation=person.relation,
-        relation_label=_label(Relation, person.relation) if person.relation else "",
+        relation_label=label(Relation, person.relation) if person.relation else "",
         source=person.source,
-        source_label=_label(Source, person.source),
+        source_label=label(Source, person.source),
         household_ref=HouseholdRef(id=household.pk, number=household.number, address=household.address)
         if household is not None
         else None,
@@ -202,18 +191,9 @@ def _detail(user: Any, person: Person) -> PersonDetail:
     )
 
 
-def _filter_grid(user: Any, code: str | None) -> tuple[Grid | None, bool]:
-    """The grid a list is filtered by, and whether the filter finds nothing (a grid the caller does not see)."""
-    if not code:
-        return None, False
-    grid = grid_by_code(user, code)
-    return grid, grid is None
-
-
-def _keyset(qs: QuerySet, page: PageQuery) -> tuple[list[Any], bool, int | None]:
-    """A page newest first, whether more follow, and the `next_before` to ask for them."""
-    rows, more = newest_first(qs, page.before, page.limit)
-    return rows, more, rows[-1].pk if more else None
+def _next_before(rows: list[Any], more: bool) -> int | None:
+    """The `next_before` a client asks for the next page with (None: the last page)."""
+    return rows[-1].pk if more else None
 
 
 def _invalid(problems: list[services.Problem]) -> dict[str, Any]:
@@ -243,7 +223,7 @@ def person_list(request: HttpRequest, filters: Query[PersonQuery], page: Query[P
     page); `has_more` says whether another page follows. Numbers are masked; `key_groups` is null for callers
     above the village."""
     user: Any = request.user
-    grid, unknown = _filter_grid(user, filters.grid)
+    grid, unknown = filtered_grid(user, filters.grid)
     if unknown:
         return PersonPage(items=[], has_more=False, next_before=None)
     f = selectors.PersonFilter(
@@ -254,7 +234,7 @@ def person_list(request: HttpRequest, filters: Query[PersonQuery], page: Query[P
         state=filters.state or "",
     )
     rows, more = selectors.persons(user, f, before=page.before, limit=page.limit)
-    return PersonPage(items=_items(user, rows), has_more=more, next_before=rows[-1].pk if more else None)
+    return PersonPage(items=_items(user, rows), has_more=more, next_before=_next_before(rows, more))
 
 
 @router.get(
@@ -267,7 +247,7 @@ def person_detail(request: HttpRequest, person_id: Id):
     """A person, masked, with their moves between grids (newest first) and the other members of their
     household; `may_unmask` says whether the caller may read a number in full."""
     user: Any = request.user
-    return _detail(user, get_visible_or_404(user, _person_query(), pk=person_id))
+    return _detail(user, person_for(user, person_id))
 
 
 @router.post(
@@ -316,17 +296,13 @@ def register(request: HttpRequest, payload: Form[PersonIn]):
         # What a grid worker registers in their grid is collected in the field; the rest at the office.
         source=services.source_for(user, grid) if grid is not None else Source.ADMIN,
     )
-    _cleaned, found = services.clean_person(data)
-    named = {p.field for p in problems}
-    problems += [p for p in found if p.field not in named]
     if problems:
-        return Status(422, _invalid(problems))
+        return Status(422, _invalid(services.person_problems(data, problems)))
     try:
         result = services.do_register_person(data, actor=user, reason=payload.reason)
     except Invalid as exc:
-        problems = [services.Problem(p["field"], p["message"]) for p in exc.data.get("problems", [])]
-        return Status(422, _invalid(problems or [services.Problem(exc.field, str(exc.message))]))
-    person = _person_query().get(pk=result.person.pk)
+        return Status(422, _invalid(services.problems_of(exc)))
+    person = person_for(user, result.person.pk)
     out = RegisteredOut(created=result.created, moved=result.moved, person=_detail(user, person))
     return Status(201 if result.created else 200, out)
 
@@ -343,7 +319,7 @@ def move(request: HttpRequest, person_id: Id, payload: Form[MoveIn]):
     record is found again by its document and follows). 403 for callers who see the person but do not keep
     their record."""
     user: Any = request.user
-    person = get_visible_or_404(user, _person_query(), pk=person_id)
+    person = person_for(user, person_id)
     if not services.may_unmask(user, person):
         raise NotAllowed(_("Only the people who keep this record may move it."))
     grid = grid_by_code(user, payload.grid)
@@ -355,7 +331,7 @@ def move(request: HttpRequest, person_id: Id, payload: Form[MoveIn]):
             field="grid",
         )
     services.do_move_person(person, grid, actor=user, reason=payload.reason)
-    return _detail(user, get_visible_or_404(user, _person_query(), pk=person_id))
+    return _detail(user, person_for(user, person_id))
 
 
 @router.post(
@@ -370,7 +346,7 @@ def unmask(request: HttpRequest, response: HttpResponse, person_id: Id, payload:
     go on the audit record. 403 for callers who see the person but may not read their numbers in full (heads
     of towns, operators, leaders); 422 without a reason."""
     user: Any = request.user
-    person = get_visible_or_404(user, Person.objects.all(), pk=person_id)
+    person = person_for(user, person_id)
     value = services.do_unmask(person, payload.what, actor=user, reason=payload.reason, ip=_ip(request))
     response["Cache-Control"] = "no-store"
     return Unmasked(what=payload.what, value=value)
@@ -399,17 +375,16 @@ def _household(household: Household) -> dict[str, Any]:
 def household_list(request: HttpRequest, filters: Query[HouseholdQuery], page: Query[PageQuery]):
     """The households the caller may see, newest first; `q` is the household number or words of the address."""
     user: Any = request.user
-    grid, unknown = _filter_grid(user, filters.grid)
+    grid, unknown = filtered_grid(user, filters.grid)
     if unknown:
         return HouseholdPage(items=[], has_more=False, next_before=None)
-    qs = (
-        selectors.households(user, grid=grid, q=filters.q or "")
-        .select_related("grid")
-        .defer("grid__geometry")
+    rows, more = selectors.households(
+        user, grid=grid, q=filters.q or "", before=page.before, limit=page.limit
     )
-    rows, more, next_before = _keyset(qs, page)
     return HouseholdPage(
-        items=[HouseholdItem(**_household(h)) for h in rows], has_more=more, next_before=next_before
+        items=[HouseholdItem(**_household(h)) for h in rows],
+        has_more=more,
+        next_before=_next_before(rows, more),
     )
 
 
@@ -444,17 +419,13 @@ def organisation_list(request: HttpRequest, filters: Query[OrganisationQuery], p
     """Shops, enterprises, social organisations and public bodies the caller may see, newest first; `q` is the
     start of the name or a whole unified social credit code. Phones are masked."""
     user: Any = request.user
-    grid, unknown = _filter_grid(user, filters.grid)
+    grid, unknown = filtered_grid(user, filters.grid)
     if unknown:
         return OrganisationPage(items=[], has_more=False, next_before=None)
-    qs = visible_to(user, Organisation).filter(organisation_q(filters.q or ""))
-    if grid is not None:
-        qs = qs.filter(grid_filter(grid.path))
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
-    if filters.state:
-        qs = qs.filter(state=filters.state)
-    rows, more, next_before = _keyset(qs.select_related("grid").defer("grid__geometry", "phone_enc"), page)
+    f = selectors.OrganisationFilter(
+        q=filters.q or "", grid=grid, kind=filters.kind or "", state=filters.state or ""
+    )
+    rows, more = selectors.organisations(user, f, before=page.before, limit=page.limit)
     items = [
         OrganisationItem(
             id=o.pk,
@@ -472,7 +443,7 @@ def organisation_list(request: HttpRequest, filters: Query[OrganisationQuery], p
         )
         for o in rows
     ]
-    return OrganisationPage(items=items, has_more=more, next_before=next_before)
+    return OrganisationPage(items=items, has_more=more, next_before=_next_before(rows, more))
 
 
 def _ref(obj: Any) -> Label | None:
@@ -489,20 +460,11 @@ def component_list(request: HttpRequest, filters: Query[ComponentQuery], page: Q
     """Components and facilities (部件) the caller may see, newest first: by grid, class (`item`, an item code
     of the responsibility list) and state. A department's handlers see those their unit owns or maintains."""
     user: Any = request.user
-    grid, unknown = _filter_grid(user, filters.grid)
+    grid, unknown = filtered_grid(user, filters.grid)
     if unknown:
         return ComponentPage(items=[], has_more=False, next_before=None)
-    qs = visible_to(user, Component)
-    if grid is not None:
-        qs = qs.filter(grid_filter(grid.path))
-    if filters.item:
-        qs = qs.filter(item__code=filters.item)
-    if filters.state:
-        qs = qs.filter(state=filters.state)
-    qs = qs.select_related("grid", "item", "owner_department", "maintainer_department").defer(
-        "grid__geometry"
-    )
-    rows, more, next_before = _keyset(qs, page)
+    f = selectors.ComponentFilter(grid=grid, item=filters.item or "", state=filters.state or "")
+    rows, more = selectors.components(user, f, before=page.before, limit=page.limit)
     items = [
         ComponentItem(
             id=c.pk,
@@ -520,7 +482,7 @@ def component_list(request: HttpRequest, filters: Query[ComponentQuery], page: Q
         )
         for c in rows
     ]
-    return ComponentPage(items=items, has_more=more, next_before=next_before)
+    return ComponentPage(items=items, has_more=more, next_before=_next_before(rows, more))
 
 
 # ------------------------------------------------------------------------------------------------- figures
@@ -551,20 +513,14 @@ def figures(request: HttpRequest, query: Query[FiguresQuery]):
     counts only, for every reader of the grid. 404 for a grid outside the caller's registry. One grouped query
     per kind of record, however many grids are below."""
     user: Any = request.user
-    if query.grid:
-        grid = grid_by_code(user, query.grid)
-    else:
-        roots = home_grids(user)
-        grid = roots[0] if roots else None
-    if grid is None or not registry_reach(user).covers(grid):
-        raise Http404
+    grid, _other_roots = figures_grid(user, query.grid or "")
     totals, children = figures_of(user, grid)
     return FiguresOut(
         grid=_grid(grid),
         level=grid.level,
         totals=_figures(totals),
         children=[_figures(c) for c in children],
-        key_group_labels=[Label(code=g, label=str(label)) for g, label in KeyGroup.choices],
+        key_group_labels=[Label(code=g, label=str(words)) for g, words in KeyGroup.choices],
     )
 
 
@@ -620,13 +576,13 @@ def party_organisation_list(
     first: by grid (its subtree) and kind, each with its grid, the organisation it is under, its secretary and
     how many of its members the caller sees."""
     user: Any = request.user
-    grid, unknown = _filter_grid(user, filters.grid)
+    grid, unknown = filtered_grid(user, filters.grid)
     if unknown:
         return PartyOrganisationPage(items=[], has_more=False, next_before=None)
     qs = selectors.party_organisations(user, grid=grid)
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
-    rows, more, next_before = _keyset(qs, page)
+    rows, more = newest_first(qs, page.before, page.limit)
     counts = selectors.member_counts(user, [o.pk for o in rows])
     items = [
         PartyOrganisationItem(
@@ -641,7 +597,7 @@ def party_organisation_list(
         )
         for o in rows
     ]
-    return PartyOrganisationPage(items=items, has_more=more, next_before=next_before)
+    return PartyOrganisationPage(items=items, has_more=more, next_before=_next_before(rows, more))
 
 
 def _role(r: PersonRole) -> RoleOut:
@@ -663,7 +619,7 @@ def person_roles(request: HttpRequest, person_id: Id):
     """The person's roles (party member and of which organisation, volunteer, mediator, grid worker) and
     whether the caller may give and end them (the record's keepers at the grid and the village)."""
     user: Any = request.user
-    person = get_visible_or_404(user, _person_query(), pk=person_id)
+    person = person_for(user, person_id)
     return RolesOut(
         items=[_role(r) for r in selectors.roles_of(user, person)],
         may_change=services.may_keep_person(user, person),
@@ -682,7 +638,7 @@ def give_role(request: HttpRequest, person_id: Id, payload: Form[RoleIn]):
     person's grid or of a grid enclosing it, or one the caller sees. 422 names every bad field; 403 for callers
     who see the person but do not keep their record."""
     user: Any = request.user
-    person = get_visible_or_404(user, _person_query(), pk=person_id)
+    person = person_for(user, person_id)
     organisation = None
     if payload.party_organisation is not None:
         organisation = (
@@ -697,8 +653,7 @@ def give_role(request: HttpRequest, person_id: Id, payload: Form[RoleIn]):
             person, payload.role, actor=user, party_organisation=organisation, since=payload.since
         )
     except Invalid as exc:
-        problems = [services.Problem(p["field"], p["message"]) for p in exc.data.get("problems", [])]
-        return Status(422, _invalid(problems or [services.Problem(exc.field, str(exc.message))]))
+        return Status(422, _invalid(services.problems_of(exc)))
     given.role.party_organisation = organisation
     return Status(201 if given.created else 200, RoleGivenOut(created=given.created, role=_role(given.role)))
 
@@ -714,7 +669,7 @@ def end_role(request: HttpRequest, person_id: Id, role: str, reason: Query[EndRo
     optional `reason` kept on the audit record with what the role was. 404 when the person does not hold it;
     403 for callers who see the person but do not keep their record."""
     user: Any = request.user
-    person = get_visible_or_404(user, _person_query(), pk=person_id)
+    person = person_for(user, person_id)
     held = visible_to(user, PersonRole).filter(person=person, role=role).first()
     if held is None:
         raise Http404

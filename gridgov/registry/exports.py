@@ -63,7 +63,7 @@ from .imports import (
 )
 from .models import Building, Component, Household, KeyGroupLabel, Organisation, Person
 from .scoping import reads_registry
-from .services import key_group_index
+from .services import key_group_index, key_group_of
 
 FORMATS = ("xlsx", "csv")
 CHUNK = 2000
@@ -149,8 +149,6 @@ def _rows(user: Any, qs: Any, *, dates_as_text: bool) -> Iterator[list[Any]]:
             (ETHNICITY_WORDS, Ethnicity), (RESIDENCE_WORDS, Residence), (KEY_GROUP_WORDS, KeyGroup),
         )
     )  # fmt: skip
-    # The groups are few: each label's group is found by its blind index, never decrypted.
-    group_of = {key_group_index(g): g for g in KeyGroup.values}
     chunk: list[tuple[Any, ...]] = []
 
     def flush() -> Iterator[list[Any]]:
@@ -158,7 +156,7 @@ def _rows(user: Any, qs: Any, *, dates_as_text: bool) -> Iterator[list[Any]]:
         for person_id, index in labels.filter(person_id__in=[r[0] for r in chunk]).values_list(
             "person_id", "group_index"
         ):
-            group = group_of.get(index)
+            group = key_group_of(index)  # by its blind index, never decrypted
             if group:
                 groups.setdefault(person_id, []).append(group)
         for r in chunk:

@@ -38,7 +38,6 @@ import io
 import re
 import time
 import unicodedata
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +60,7 @@ from gridgov.core import audit
 from gridgov.core.crypto import provider
 from gridgov.core.masking import mask_phone
 from gridgov.core.personal import KEY_GROUP, PHONE, blind_index, encrypt_text
+from gridgov.core.textfiles import UnreadableFile, decode_text, open_workbook
 from gridgov.grids.models import Grid
 
 from . import validators
@@ -78,7 +78,7 @@ from .choices import (
 )
 from .codes import DocumentKind, Ethnicity, Gender
 from .models import Building, Component, Household, KeyGroupLabel, Organisation, Person, PersonMove
-from .scoping import REGISTRY_KEEPERS
+from .scoping import REGISTRY_KEEPERS, keeper_reach
 from .services import NOTE_MAX, PersonInput, clean_person, document_index, key_group_index, note_too_long
 
 MAX_BYTES = 200 * 1024 * 1024  # a county's 370,000 people: ~60 MB of CSV, ~25 MB of XLSX
@@ -513,8 +513,6 @@ def read_sheet(data: bytes, name: str, template: Template) -> SheetRows:
 
 
 def _read_csv(data: bytes, template: Template) -> SheetRows:
-    from gridgov.core.textfiles import decode_text
-
     try:
         text = decode_text(data)
     except UnicodeDecodeError as exc:
@@ -526,20 +524,10 @@ def _read_csv(data: bytes, template: Template) -> SheetRows:
 
 
 def _read_xlsx(data: bytes, template: Template) -> SheetRows:
-    if not data.startswith(b"PK\x03\x04"):
-        raise SheetFileError(_("The file is not an Excel workbook (.xlsx)."))
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            unpacked = sum(i.file_size for i in z.infolist())
-        if unpacked > max(MIN_UNPACKED_ALLOWANCE, MAX_UNPACK_RATIO * len(data)):
-            raise SheetFileError(_("The workbook unpacks to too much data."))
-        from openpyxl import load_workbook
-
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except SheetFileError:
-        raise
-    except Exception as exc:  # openpyxl raises many kinds for a broken or foreign file
-        raise SheetFileError(_("The file is not an Excel workbook (.xlsx) that can be read.")) from exc
+        wb = open_workbook(data, max_unpacked=max(MIN_UNPACKED_ALLOWANCE, MAX_UNPACK_RATIO * len(data)))
+    except UnreadableFile as exc:
+        raise SheetFileError(exc.message) from exc
     try:
         ws = wb.worksheets[0]
         ws.reset_dimensions()  # some writers store a wrong sheet size; read every row there is
@@ -672,13 +660,8 @@ def _kept_grids(actor: Any, grids: Iterable[Grid]) -> frozenset[int] | None:
     """The level-3 grids whose people `actor` may register: those under their keeper roles (None: all)."""
     if actor is None or is_county_wide(actor):
         return None
-    paths = []
-    for h in held_roles(actor):
-        if h.role in REGISTRY_KEEPERS and h.grid_path:
-            if h.grid_level == 0:
-                return None
-            paths.append(h.grid_path)
-    return frozenset(g.pk for g in grids if g.path.startswith(tuple(paths))) if paths else frozenset()
+    reach = keeper_reach(actor)
+    return None if reach.everything else frozenset(g.pk for g in grids if reach.covers(g))
 
 
 def may_import(actor: Any) -> bool:
@@ -1410,7 +1393,6 @@ class _Writer:
 
     def key_groups(self, known: list[_Row]) -> None:
         """The file's groups added to each person's labels (encrypted, with their blind index); none removed."""
-        indexes = {g: key_group_index(g) for g in KeyGroup.values}
         ids = self.person_ids
         have: set[tuple[int, str]] = set()
         for chunk in _in_chunks([ids[r.index] for r in known if r.groups]):
@@ -1424,13 +1406,13 @@ class _Writer:
                 (
                     ids[r.index],
                     encrypt_text(g, KEY_GROUP),
-                    indexes[g],
+                    key_group_index(g),
                     *_grid_ids(r)[1:],
                     self.now_db,
                 )
                 for r in self.rows
                 for g in r.groups
-                if (ids[r.index], indexes[g]) not in have
+                if (ids[r.index], key_group_index(g)) not in have
             ),
         )
 

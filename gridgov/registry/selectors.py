@@ -15,13 +15,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
-from gridgov.accounts.scoping import grid_filter, held_roles, is_county_wide
+from gridgov.accounts.scoping import grid_filter
 from gridgov.catalog.models import Item
 from gridgov.core.paging import newest_first
 from gridgov.core.personal import blind_index
-from gridgov.core.scoping import visible_to
+from gridgov.core.scoping import get_visible_or_404, visible_to
 from gridgov.grids.models import Grid
 
 from . import validators
@@ -37,10 +38,10 @@ from .models import (
     Person,
     PersonRole,
 )
-from .scoping import REGISTRY_KEEPERS, REGISTRY_READERS, sees_key_groups, subtree_q
+from .scoping import keeper_reach, registry_reach, sees_key_groups
 from .services import document_index, key_group_index, key_group_of
 
-PAGE = 50
+PAGE_SIZE = 50
 MOBILE_LIKE = re.compile(r"^\+?(86)?[\s-]*1[3-9][\d\s-]{9,12}$")
 DOCUMENT_LIKE = re.compile(r"^[0-9A-Za-z]{8,18}$")
 
@@ -83,7 +84,7 @@ class PersonFilter:
 
 
 def persons(
-    user: Any, f: PersonFilter, *, before: int | None = None, limit: int = PAGE
+    user: Any, f: PersonFilter, *, before: int | None = None, limit: int = PAGE_SIZE
 ) -> tuple[list[Person], bool]:
     """A page of the persons `user` may see, newest first (keyset paging on the id); and whether more follow."""
     qs = visible_to(user, Person).filter(search_q(f.q))
@@ -99,19 +100,31 @@ def persons(
     return newest_first(qs.select_related("grid", "household").defer("grid__geometry"), before, limit)
 
 
+def person_for(user: Any, pk: int) -> Person:
+    """A person the user sees, with their grid and household; Http404 for anybody else."""
+    return get_visible_or_404(
+        user, Person.objects.select_related("grid", "household").defer("grid__geometry"), pk=pk
+    )
+
+
 def key_groups_of(user: Any, person: Person) -> list[str]:
-    """The key groups of a person, for those who may see them (the grid and the village); [] for others."""
+    """The key groups of a person in `KeyGroup`'s order, for those who may see them (the grid and the
+    village); [] for others."""
     rows = visible_to(user, KeyGroupLabel).filter(person=person).values_list("group_index", flat=True)
-    return sorted(g for g in (key_group_of(i) for i in rows) if g)
+    return ordered_groups(g for g in (key_group_of(i) for i in rows) if g)
 
 
-def households(user: Any, *, grid: Grid | None = None, q: str = "") -> QuerySet[Household]:
+def households(
+    user: Any, *, grid: Grid | None = None, q: str = "", before: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[Household], bool]:
+    """A page of the households `user` may see (in `grid`'s subtree; `q`: the household number or words of the
+    address), newest first; and whether more follow."""
     qs = visible_to(user, Household)
     if grid is not None:
         qs = qs.filter(grid_filter(grid.path))
     if q.strip():
         qs = qs.filter(Q(number=q.strip()) | Q(address__contains=q.strip()))
-    return qs.order_by("-id")
+    return newest_first(qs.select_related("grid").defer("grid__geometry"), before, limit)
 
 
 # ------------------------------------------------------------------------------------------ reach and figures
@@ -119,59 +132,6 @@ def households(user: Any, *, grid: Grid | None = None, q: str = "") -> QuerySet[
 # A grid's columns that pages and lists need: never its boundary (a large JSON document per row).
 GRID_FIELDS = ("id", "code", "name", "level", "path", "parent_id", "valid_to", "l1_id", "l2_id", "l3_id")
 KEY_GROUP_ORDER = {g: n for n, g in enumerate(KeyGroup.values)}
-
-# ------------------------------------------------------------------------------------------------- reach
-
-
-def _level(path: str) -> int:
-    return len(path.strip("/").split("/")) - 1
-
-
-def _outermost(paths: Iterable[str]) -> tuple[str, ...]:
-    unique = sorted(set(paths))
-    return tuple(p for p in unique if not any(p != q and p.startswith(q) for q in unique))
-
-
-@dataclass(frozen=True)
-class Reach:
-    """The grid subtrees a user reaches for some purpose: all of them, or those under `paths`."""
-
-    everything: bool = False
-    paths: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return self.everything or bool(self.paths)
-
-    def covers(self, grid: Grid) -> bool:
-        return self.everything or any(grid.path.startswith(p) for p in self.paths)
-
-    def grid_q(self) -> Q:
-        """Grids in the reach (on the grid table itself)."""
-        if self.everything:
-            return Q()
-        q = Q(pk__in=[])
-        for p in self.paths:
-            q |= Q(path__startswith=p)
-        return q
-
-
-def _reach(user: Any, roles: frozenset[str]) -> Reach:
-    paths = [h.grid_path for h in held_roles(user) if h.role in roles and h.grid_path]
-    if any(_level(p) == 0 for p in paths):
-        return Reach(everything=True)
-    return Reach(paths=_outermost(paths))
-
-
-def registry_reach(user: Any) -> Reach:
-    """The grids whose registry the user reads (as `scoping.reads_registry`)."""
-    if is_county_wide(user):
-        return Reach(everything=True)
-    return _reach(user, REGISTRY_READERS)
-
-
-def keeper_reach(user: Any) -> Reach:
-    """The grids where the user registers people and may read their numbers in full."""
-    return _reach(user, REGISTRY_KEEPERS)
 
 
 def key_groups_for(user: Any, persons: list[Person]) -> dict[int, list[str] | None]:
@@ -215,8 +175,32 @@ def home_grids(user: Any) -> list[Grid]:
     reach = registry_reach(user)
     if reach.everything:
         return list(Grid.objects.current().filter(level=0).only(*GRID_FIELDS).order_by("code"))
-    ids = [int(p.strip("/").split("/")[-1]) for p in reach.paths]
+    ids = [int(p.strip("/").split("/")[-1]) for p in reach.grid_paths]
     return list(Grid.objects.filter(pk__in=ids).only(*GRID_FIELDS).order_by("path"))
+
+
+def filtered_grid(user: Any, code: str | None) -> tuple[Grid | None, bool]:
+    """The grid a list is filtered by (`code`, empty for none), and whether the filter finds nothing at all (a
+    grid the user does not see)."""
+    if not code:
+        return None, False
+    grid = grid_by_code(user, code)
+    return grid, grid is None
+
+
+def figures_grid(user: Any, code: str) -> tuple[Grid, list[Grid]]:
+    """The grid whose figures the user asks for (`code`; empty: the first of their home grids), and their other
+    home grids (none when `code` names the grid, which reads no home grid). Http404 for a grid outside the
+    user's registry, and for a user without one."""
+    if code:
+        grid = grid_by_code(user, code)
+        if grid is None or not registry_reach(user).covers(grid):
+            raise Http404
+        return grid, []
+    roots = home_grids(user)
+    if not roots:
+        raise Http404
+    return roots[0], roots[1:]
 
 
 def filter_grids(user: Any) -> list[Grid]:
@@ -225,7 +209,7 @@ def filter_grids(user: Any) -> list[Grid]:
     reach = registry_reach(user)
     if not reach:
         return []
-    top = 0 if reach.everything else min(_level(p) for p in reach.paths)
+    top = 0 if reach.everything else min(p.count("/") - 2 for p in reach.grid_paths)  # "/1/5/": level 1
     deepest = max(2, top + 1)
     return list(
         Grid.objects.current()
@@ -284,11 +268,7 @@ def _child_column(grid: Grid) -> str | None:
 def _countable_labels(user: Any, grid: Grid) -> QuerySet[KeyGroupLabel]:
     """The labels in `grid`'s subtree of the persons `user` may see, by the level ids the labels copy from their
     person (kept equal by every move): counting them needs no join to the persons."""
-    qs = KeyGroupLabel.objects.filter(grid_filter(grid.path))
-    if is_county_wide(user):
-        return qs
-    q = subtree_q(user, REGISTRY_READERS)
-    return qs if q is None else qs.filter(q)
+    return KeyGroupLabel.objects.filter(grid_filter(grid.path), registry_reach(user).record_q())
 
 
 def key_group_counts(user: Any, grid: Grid) -> dict[int | None, dict[str, int]]:
@@ -352,6 +332,53 @@ def organisation_q(q: str) -> Q:
     if not q:
         return Q()
     return Q(name__gte=q, name__lt=q + "\U0010ffff") | Q(credit_code=q.upper())
+
+
+@dataclass(frozen=True)
+class OrganisationFilter:
+    q: str = ""  # see `organisation_q`
+    grid: Grid | None = None  # a subtree
+    kind: str = ""
+    state: str = ""
+
+
+def organisations(
+    user: Any, f: OrganisationFilter, *, before: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[Organisation], bool]:
+    """A page of the organisations `user` may see, newest first; and whether more follow."""
+    qs = visible_to(user, Organisation).filter(organisation_q(f.q))
+    if f.grid is not None:
+        qs = qs.filter(grid_filter(f.grid.path))
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.state:
+        qs = qs.filter(state=f.state)
+    return newest_first(qs.select_related("grid").defer("grid__geometry", "phone_enc"), before, limit)
+
+
+@dataclass(frozen=True)
+class ComponentFilter:
+    grid: Grid | None = None  # a subtree
+    item: str = ""  # an item code of the responsibility list
+    state: str = ""
+
+
+def components(
+    user: Any, f: ComponentFilter, *, before: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[Component], bool]:
+    """A page of the components `user` may see, newest first, with their class and departments; and whether
+    more follow."""
+    qs = visible_to(user, Component)
+    if f.grid is not None:
+        qs = qs.filter(grid_filter(f.grid.path))
+    if f.item:
+        qs = qs.filter(item__code=f.item)
+    if f.state:
+        qs = qs.filter(state=f.state)
+    qs = qs.select_related("grid", "item", "owner_department", "maintainer_department").defer(
+        "grid__geometry"
+    )
+    return newest_first(qs, before, limit)
 
 
 def component_items(user: Any) -> list[tuple[str, str]]:
@@ -448,7 +475,7 @@ def role_counts(user: Any, *, grid: Grid | None = None) -> dict[str, int]:
 
 
 def party_members(
-    user: Any, organisation: PartyOrganisation, *, before: int | None, limit: int = PAGE
+    user: Any, organisation: PartyOrganisation, *, before: int | None, limit: int = PAGE_SIZE
 ) -> tuple[list[PersonRole], bool]:
     """A page of the organisation's members the user sees (newest membership record first), with each
     person and their grid."""
@@ -462,7 +489,7 @@ def party_members(
 
 
 def holders_of(
-    user: Any, role: str, *, grid: Grid | None = None, before: int | None = None, limit: int = PAGE
+    user: Any, role: str, *, grid: Grid | None = None, before: int | None = None, limit: int = PAGE_SIZE
 ) -> tuple[list[PersonRole], bool]:
     """A page of the persons holding `role` that `user` sees (in `grid`'s subtree): "every volunteer of the
     village". Through the role index (`person_role_kind`), newest role first."""

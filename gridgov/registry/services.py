@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,9 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts.choices import Role
-from gridgov.accounts.scoping import held_roles
 from gridgov.core import audit
-from gridgov.core.errors import Conflict, Invalid, NotAllowed
+from gridgov.core.errors import Conflict, Invalid, NotAllowed, Refusal
 from gridgov.core.masking import mask_id_number, mask_phone
 from gridgov.core.personal import DOCUMENT, KEY_GROUP, PHONE, blind_index, decrypt_text, encrypt_text
 from gridgov.core.scoping import visible_to
@@ -39,7 +39,7 @@ from .choices import (
 )
 from .codes import DocumentKind, Ethnicity, Gender
 from .models import Component, Household, KeyGroupLabel, PartyOrganisation, Person, PersonMove, PersonRole
-from .scoping import REGISTRY_KEEPERS, subtree_q
+from .scoping import keeper_reach, role_reach
 
 UNMASK_REASON_MIN = 4
 # A note (备注) is a remark, not a file: longer text is a paste gone wrong.
@@ -134,7 +134,7 @@ def clean_person(data: PersonInput) -> tuple[CleanPerson | None, list[Problem]]:
         )
     gender, birth = data.gender, data.birth_date
     if number and data.document_kind == DocumentKind.ID_CARD:
-        born, sex, _region = validators.id_number_facts(number)
+        born, sex, _region = validators.checked_id_facts(number)  # checked by check_document above
         if gender and gender in (Gender.MALE, Gender.FEMALE) and gender != sex:
             problems.append(Problem("gender", _("The gender does not match the ID number.")))
         if birth and birth != born:
@@ -205,6 +205,20 @@ def note_too_long() -> str:
 def _raise(problems: list[Problem]) -> None:
     first = problems[0]
     raise Invalid(first.message, field=first.field, data={"problems": [p.__dict__ for p in problems]})
+
+
+def problems_of(refusal: Refusal) -> list[Problem]:
+    """Every problem a service's refusal names (`_raise`'s list), or its one message."""
+    named = refusal.data.get("problems") or [{"field": refusal.field, "message": str(refusal.message)}]
+    return [Problem(p["field"], p["message"]) for p in named]
+
+
+def person_problems(data: PersonInput, found: list[Problem]) -> list[Problem]:
+    """The problems a caller `found` with what a person may name (their grid, their household: one per field),
+    and the registry's with every other field: a page or an API answer names them all at once."""
+    named = {p.field for p in found}
+    _cleaned, checked = clean_person(data)
+    return found + [p for p in checked if p.field not in named]
 
 
 @dataclass
@@ -300,16 +314,18 @@ def _label(person: Person, groups: Sequence[str], now: dt.datetime) -> None:
     )
 
 
+@lru_cache(maxsize=64)  # the groups are few; an import and a list ask for the same ones again and again
 def key_group_index(group: str) -> str:
     return blind_index(group, KEY_GROUP)
 
 
 def key_group_of(index: str) -> str | None:
     """The key group a blind index stands for (the groups are few: the index is looked up, not decrypted)."""
-    return _KEY_GROUP_OF_INDEX().get(index)
+    return _key_groups_by_index().get(index)
 
 
-def _KEY_GROUP_OF_INDEX() -> dict[str, str]:
+@cache
+def _key_groups_by_index() -> dict[str, str]:
     return {key_group_index(g): g for g in KeyGroup.values}
 
 
@@ -355,11 +371,9 @@ UNMASKABLE = {"document_number": ("document_enc", DOCUMENT), "phone": ("phone_en
 
 
 def may_unmask(user: Any, record: Any) -> bool:
-    """The grid's and the village's people who keep the record may read its numbers in full (with a reason)."""
-    q = subtree_q(user, REGISTRY_KEEPERS)
-    if q is None:
-        return True
-    return type(record)._default_manager.filter(q, pk=record.pk).exists()
+    """The grid's and the village's people who keep the record may read its numbers in full (with a reason).
+    No query: by the level ids the record copies from its grid."""
+    return keeper_reach(user).holds(record)
 
 
 def do_unmask(record: Any, what: str, *, actor: Any, reason: str, ip: str | None = None) -> str:
@@ -422,20 +436,12 @@ GRID_WORKER_ROLES = frozenset({Role.GRID_SPECIALIST, Role.INFO_OFFICER})
 def source_for(actor: Any, grid: Grid) -> str:
     """Where a record `actor` registers in `grid` comes from: collected by a grid worker when the actor works
     in that grid (a grid specialist or information officer of it), entered at the office otherwise."""
-    if any(
-        h.role in GRID_WORKER_ROLES and h.grid_path and grid.path.startswith(h.grid_path)
-        for h in held_roles(actor)
-    ):
-        return Source.SURVEY
-    return Source.ADMIN
+    return Source.SURVEY if role_reach(actor, GRID_WORKER_ROLES).covers(grid) else Source.ADMIN
 
 
 def keeps_grid(actor: Any, grid: Grid) -> bool:
     """Whether `actor` keeps the register of `grid` (the grid's and the village's keepers; no query)."""
-    return any(
-        h.role in REGISTRY_KEEPERS and h.grid_path and grid.path.startswith(h.grid_path)
-        for h in held_roles(actor)
-    )
+    return keeper_reach(actor).covers(grid)
 
 
 def _ancestor_ids(grid: Grid) -> list[int]:

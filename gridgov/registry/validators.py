@@ -160,9 +160,15 @@ def is_valid_id_number(value: str) -> bool:
 
 def id_number_facts(value: str, *, earliest_year: int = EARLIEST_BIRTH_YEAR) -> IdFacts:
     """Date of birth, gender (odd sequence number: male) and address code of a valid ID number."""
-    number = check_id_number(value, earliest_year=earliest_year)
+    return checked_id_facts(check_id_number(value, earliest_year=earliest_year))
+
+
+def checked_id_facts(number: str) -> IdFacts:
+    """`id_number_facts` of a number `check_id_number` has answered: read, not checked again (an import reads
+    hundreds of thousands)."""
     gender = Gender.MALE if int(number[16]) % 2 else Gender.FEMALE
-    return IdFacts(_id_birth_date(number, earliest_year), gender.value, number[:6])
+    born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    return IdFacts(born, gender.value, number[:6])
 
 
 def convert_first_generation_id(value: str) -> str:

@@ -23,9 +23,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gridgov.accounts.scoping import grid_filter
 from gridgov.core.errors import Conflict, Invalid, NotAllowed
-from gridgov.core.paging import before_of, is_htmx, more_query, newest_first
+from gridgov.core.paging import before_of, is_htmx, more_query
 from gridgov.core.scoping import get_visible_or_404, visible_to
 from gridgov.grids.models import Grid
 
@@ -46,25 +45,22 @@ from .forms import (
 )
 from .imports import KINDS, import_file, may_import
 from .models import Component, Household, Organisation, PartyOrganisation, Person, PersonMove, PersonRole
-from .scoping import reads_registry, sees_key_groups
+from .scoping import Reach, keeper_reach, reads_registry, registry_reach, sees_key_groups
 from .selectors import (
     GRID_FIELDS,
-    Reach,
+    PAGE_SIZE,
     age_of,
     component_items,
+    figures_grid,
     figures_of,
     filter_grids,
+    filtered_grid,
     grid_by_code,
-    home_grids,
     keeper_grids,
-    keeper_reach,
     key_groups_for,
-    ordered_groups,
-    organisation_q,
-    registry_reach,
+    person_for,
 )
 
-PAGE_SIZE = 50
 # ------------------------------------------------------------------------------------------------- helpers
 
 
@@ -126,14 +122,6 @@ def person_rows(user: Any, persons: list[Person]) -> list[PersonRow]:
     ]
 
 
-def _grid_filter_value(user: Any, code: str) -> tuple[Grid | None, bool]:
-    """The grid a list is filtered by, and whether the filter finds nothing at all (an unknown grid)."""
-    if not code:
-        return None, False
-    grid = grid_by_code(user, code)
-    return grid, grid is None
-
-
 # ------------------------------------------------------------------------------------------------- home
 
 
@@ -142,16 +130,7 @@ def _grid_filter_value(user: Any, code: str) -> tuple[Grid | None, bool]:
 def home(request: HttpRequest) -> HttpResponse:
     """台账 home: the figures of the user's grid (or of `?grid=` inside it) and of each grid below it."""
     user = _reader(request)
-    roots = home_grids(user)
-    wanted = request.GET.get("grid", "").strip()
-    if wanted:
-        grid = grid_by_code(user, wanted)
-        if grid is None or not registry_reach(user).covers(grid):
-            raise Http404
-    elif roots:
-        grid = roots[0]
-    else:
-        raise Http404
+    grid, other_roots = figures_grid(user, request.GET.get("grid", "").strip())
     totals, children = figures_of(user, grid)
     # Where the user is, from their own grid down (the grids above it are not theirs to open).
     ids = [int(x) for x in grid.path.strip("/").split("/")]
@@ -165,7 +144,7 @@ def home(request: HttpRequest) -> HttpResponse:
     ctx = {
         "grid": grid,
         "crumbs": above,
-        "roots": [g for g in roots if g.pk != grid.pk] if not wanted else [],
+        "roots": other_roots,
         "totals": totals,
         "children": children,
         "key_group_labels": labels,
@@ -189,7 +168,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     sees = sees_key_groups(user)
     form = PersonSearchForm(data, grids=filter_grids(user), key_groups=sees)
     form.is_valid()
-    grid, unknown = _grid_filter_value(user, form.value("grid"))
+    grid, unknown = filtered_grid(user, form.value("grid"))
     before = before_of(data)
     if unknown:
         rows: list[Person] = []
@@ -261,7 +240,7 @@ def _person_context(user: Any, person: Person, *, role_form: RoleForm | None = N
     groups = None
     if sees_key_groups(user, person):
         labels = dict(KeyGroup.choices)
-        groups = [(g, labels[g]) for g in ordered_groups(selectors.key_groups_of(user, person))]
+        groups = [(g, labels[g]) for g in selectors.key_groups_of(user, person)]
     return {
         "person": person,
         "age": age_of(person.birth_date),
@@ -287,19 +266,11 @@ def _person_context(user: Any, person: Person, *, role_form: RoleForm | None = N
     }
 
 
-def _person(user: Any, pk: int) -> Person:
-    return get_visible_or_404(
-        user,
-        Person.objects.select_related("grid", "household").defer("grid__geometry"),
-        pk=pk,
-    )
-
-
 @login_required
 @require_GET
 def person_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = _reader(request)
-    person = _person(user, pk)
+    person = person_for(user, pk)
     return _page(request, "registry/person.html", _person_context(user, person))
 
 
@@ -313,7 +284,7 @@ def person_unmask(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     """One number of a person in full, for a keeper who says why (services.do_unmask audits it). htmx gets the
     number's box; a plain form post gets the whole page with that number shown."""
     user = _reader(request)
-    person = _person(user, pk)  # 404 outside the user's scope
+    person = person_for(user, pk)  # 404 outside the user's scope
     if what not in UNMASK_LABELS:
         raise Http404
     if not services.may_unmask(user, person):
@@ -351,9 +322,9 @@ def person_unmask(request: HttpRequest, pk: int, what: str) -> HttpResponse:
 
 def _register_problems(
     user: Any, form: RegisterForm, keeper: Reach
-) -> tuple[services.PersonInput | None, list[services.Problem]]:
-    """The person of the form, and every problem with it: the registry's checks, and which grid and
-    household the keeper may name."""
+) -> tuple[services.PersonInput, list[services.Problem]]:
+    """The person of the form, and the problems with which grid and household the keeper may name (the
+    registry's own checks are the service's)."""
     d = form.cleaned_data
     problems: list[services.Problem] = []
     grid = grid_by_code(user, d.get("grid") or "")
@@ -383,10 +354,7 @@ def _register_problems(
         key_groups=list(d.get("key_groups") or []),
         note=d.get("note") or "",
     )
-    _cleaned, found = services.clean_person(data)
-    named = {p.field for p in problems}
-    problems += [p for p in found if p.field not in named]
-    return (None if problems else data), problems
+    return data, problems
 
 
 @login_required
@@ -406,11 +374,13 @@ def person_new(request: HttpRequest) -> HttpResponse:
     status = 422
     if form.is_valid():
         data, problems = _register_problems(user, form, keeper)
-        if data is not None:
+        if problems:
+            problems = services.person_problems(data, problems)
+        else:
             try:
                 result = services.do_register_person(data, actor=user, reason=form.cleaned_data["reason"])
             except (Invalid, Conflict) as exc:
-                problems = [services.Problem(exc.field, str(exc.message))]
+                problems = services.problems_of(exc)
                 status = exc.status
             else:
                 if result.created:
@@ -437,12 +407,13 @@ def household_list(request: HttpRequest) -> HttpResponse:
     form = HouseholdSearchForm(request.GET, grids=filter_grids(user))
     form.is_valid()
     d = form.cleaned_data if hasattr(form, "cleaned_data") else {}
-    grid, unknown = _grid_filter_value(user, d.get("grid") or "")
+    grid, unknown = filtered_grid(user, d.get("grid"))
     rows: list[Household] = []
     more = False
     if not unknown:
-        qs = selectors.households(user, grid=grid, q=d.get("q") or "").select_related("grid")
-        rows, more = newest_first(qs.defer("grid__geometry"), before_of(request.GET), PAGE_SIZE)
+        rows, more = selectors.households(
+            user, grid=grid, q=d.get("q") or "", before=before_of(request.GET), limit=PAGE_SIZE
+        )
     return _list_page(request, form, d, rows, more, "household")
 
 
@@ -474,19 +445,14 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
     form = OrganisationSearchForm(request.GET, grids=filter_grids(user))
     form.is_valid()
     d = form.cleaned_data if hasattr(form, "cleaned_data") else {}
-    grid, unknown = _grid_filter_value(user, d.get("grid") or "")
+    grid, unknown = filtered_grid(user, d.get("grid"))
     rows: list[Organisation] = []
     more = False
     if not unknown:
-        qs = visible_to(user, Organisation).filter(organisation_q(d.get("q") or ""))
-        if grid is not None:
-            qs = qs.filter(grid_filter(grid.path))
-        if d.get("kind"):
-            qs = qs.filter(kind=d["kind"])
-        if d.get("state"):
-            qs = qs.filter(state=d["state"])
-        qs = qs.select_related("grid").defer("grid__geometry", "phone_enc")
-        rows, more = newest_first(qs, before_of(request.GET), PAGE_SIZE)
+        f = selectors.OrganisationFilter(
+            q=d.get("q") or "", grid=grid, kind=d.get("kind") or "", state=d.get("state") or ""
+        )
+        rows, more = selectors.organisations(user, f, before=before_of(request.GET), limit=PAGE_SIZE)
     return _list_page(request, form, d, rows, more, "organisation")
 
 
@@ -497,21 +463,12 @@ def component_list(request: HttpRequest) -> HttpResponse:
     form = ComponentSearchForm(request.GET, grids=filter_grids(user), items=component_items(user))
     form.is_valid()
     d = form.cleaned_data if hasattr(form, "cleaned_data") else {}
-    grid, unknown = _grid_filter_value(user, d.get("grid") or "")
+    grid, unknown = filtered_grid(user, d.get("grid"))
     rows: list[Component] = []
     more = False
     if not unknown:
-        qs = visible_to(user, Component)
-        if grid is not None:
-            qs = qs.filter(grid_filter(grid.path))
-        if d.get("item"):
-            qs = qs.filter(item__code=d["item"])
-        if d.get("state"):
-            qs = qs.filter(state=d["state"])
-        qs = qs.select_related("grid", "item", "owner_department", "maintainer_department").defer(
-            "grid__geometry"
-        )
-        rows, more = newest_first(qs, before_of(request.GET), PAGE_SIZE)
+        f = selectors.ComponentFilter(grid=grid, item=d.get("item") or "", state=d.get("state") or "")
+        rows, more = selectors.components(user, f, before=before_of(request.GET), limit=PAGE_SIZE)
     return _list_page(request, form, d, rows, more, "component")
 
 
@@ -650,7 +607,7 @@ def party_list(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     form = HolderFilterForm(request.GET, grids=filter_grids(user))
     form.is_valid()
-    grid, unknown = _grid_filter_value(user, (form.cleaned_data or {}).get("grid") or "")
+    grid, unknown = filtered_grid(user, (form.cleaned_data or {}).get("grid"))
     nodes, cut = ([], False) if unknown else selectors.party_tree(user, grid=grid)
     counts = {} if unknown else selectors.role_counts(user, grid=grid)
     keeper = keeper_reach(user)
@@ -816,7 +773,7 @@ def _keeper_of(request: HttpRequest, pk: int) -> tuple[Any, Person]:
     """The user and the person whose record they keep: 404 for a person they do not see, 403 for one they see
     but do not keep."""
     user = _reader(request)
-    person = _person(user, pk)
+    person = person_for(user, pk)
     if not services.may_keep_person(user, person):
         raise PermissionDenied
     return user, person
@@ -889,7 +846,7 @@ def role_holders(request: HttpRequest, role: str) -> HttpResponse:
         raise Http404
     form = HolderFilterForm(request.GET, grids=filter_grids(user))
     form.is_valid()
-    grid, unknown = _grid_filter_value(user, (form.cleaned_data or {}).get("grid") or "")
+    grid, unknown = filtered_grid(user, (form.cleaned_data or {}).get("grid"))
     rows: list[PersonRole] = []
     more = False
     if not unknown:

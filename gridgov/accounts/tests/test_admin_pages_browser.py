@@ -32,7 +32,7 @@ def workbook(rows) -> bytes:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_people_import_items_and_calendar_pages(live_server, working_hours, tmp_path):
+def test_people_import_items_and_calendar_pages(live_server, working_hours, holidays, tmp_path):
     seed_demo(DemoConfig.small())
     handler = User.objects.get(username="handler")
     mixed = tmp_path / "people-mixed.xlsx"

@@ -191,3 +191,30 @@ def test_numbers_are_stored_encrypted(scene):
     row = Person.objects.filter(pk=scene.persons["zhang"].pk).values().get()
     stored = " ".join(str(v) for v in row.values())
     assert PEOPLE["zhang"]["id"] not in stored and PEOPLE["zhang"]["phone"] not in stored
+
+
+# Who keeps whose record (may read its numbers in full), written from the rules: the grid's and the village's
+# keepers of the person's grid; nobody above the village, not even county-wide administrators.
+KEEPS = {
+    "specialist": {"zhang", "li"},  # grid g
+    "officer": {"zhang", "li"},  # grid g
+    "l2head": {"zhang", "li", "wang"},  # village v: g and g_b
+    "other_specialist": {"chen"},
+    "l1head": set(),
+    "operator": set(),
+    "leader": set(),
+    "admin": set(),
+}
+
+
+@pytest.mark.parametrize("who", list(KEEPS))
+def test_who_may_read_numbers_in_full_is_answered_without_a_query(scene, who, django_assert_num_queries):
+    from gridgov.accounts.scoping import held_roles
+    from gridgov.registry.services import may_unmask
+
+    user = user_of(scene, who)
+    held_roles(user)  # the role assignments are read once per request, before any answer
+    persons = {key: Person.objects.get(pk=p.pk) for key, p in scene.persons.items()}
+    with django_assert_num_queries(0):
+        kept = {key for key, person in persons.items() if may_unmask(user, person)}
+    assert kept == KEEPS[who]
