@@ -10,7 +10,7 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import Field
 
-from gridgov.cases.schemas import Id, Latitude, Longitude, optional
+from gridgov.cases.schemas import Id, ItemRef, Latitude, Longitude, optional
 from gridgov.core.schemas import GridCode
 
 from .choices import TaskState, VisitPurpose
@@ -162,11 +162,6 @@ class PlanIn(Schema):
 
 class PlanListQuery(Schema):
     active: bool | None = optional()
-
-
-class ItemRef(Schema):
-    code: str
-    name: str
 
 
 class PlanOut(Schema):

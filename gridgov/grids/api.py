@@ -23,7 +23,7 @@ from gridgov.accounts.choices import Role
 from . import map_selectors as sel
 from .geometry import from_geojson
 from .models import Grid, GridKind
-from .schemas import GridDetail, GridFeatureCollection, GridRef, Message, Person, SearchHit
+from .schemas import GridBrief, GridDetail, GridFeatureCollection, Message, Person, SearchHit
 
 router = Router(tags=["grids"])
 
@@ -57,8 +57,8 @@ def _bbox(grid: Grid) -> list[float] | None:
     return [grid.min_lon, grid.min_lat, grid.max_lon, grid.max_lat]
 
 
-def _ref(grid: Grid) -> GridRef:
-    return GridRef(id=grid.pk, code=grid.code, name=grid.name, level=grid.level)
+def _ref(grid: Grid) -> GridBrief:
+    return GridBrief(id=grid.pk, code=grid.code, name=grid.name, level=grid.level)
 
 
 def tolerance_for(zoom: float | None, bbox: list[float] | None) -> float:

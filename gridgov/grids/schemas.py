@@ -12,7 +12,7 @@ class Message(Schema):
     detail: str
 
 
-class GridRef(Schema):
+class GridBrief(Schema):
     id: int
     code: str
     name: str
@@ -37,7 +37,7 @@ class GridDetail(Schema):
     kind: str
     kind_label: str
     parent_id: int | None
-    ancestors: list[GridRef]  # from the root down to the parent
+    ancestors: list[GridBrief]  # from the root down to the parent
     area_km2: float | None
     households: int
     population: int
@@ -70,7 +70,7 @@ class GridFeature(Schema):
 
 class GridFeatureCollection(Schema):
     type: Literal["FeatureCollection"] = "FeatureCollection"
-    parent: GridRef
+    parent: GridBrief
     bbox: list[float] | None
     tolerance: float  # degrees the geometry was simplified by
     features: list[GridFeature]

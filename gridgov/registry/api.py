@@ -38,7 +38,7 @@ from .schemas import (
     FiguresOut,
     FiguresQuery,
     GridFigures,
-    GridRef,
+    GridName,
     HouseholdDetail,
     HouseholdItem,
     HouseholdPage,
@@ -48,6 +48,7 @@ from .schemas import (
     MemberOut,
     MoveIn,
     MoveOut,
+    NamedRecord,
     OrganisationItem,
     OrganisationPage,
     OrganisationQuery,
@@ -59,7 +60,6 @@ from .schemas import (
     PersonItem,
     PersonPage,
     PersonQuery,
-    Ref,
     RegisteredOut,
     RoleGivenOut,
     RoleIn,
@@ -89,8 +89,8 @@ def _ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
-def _grid(grid: Grid) -> GridRef:
-    return GridRef(code=grid.code, name=grid.name)
+def _grid(grid: Grid) -> GridName:
+    return GridName(code=grid.code, name=grid.name)
 
 
 def _groups(codes: list[str] | None) -> list[Label] | None:
@@ -559,8 +559,8 @@ class FiguresForMap:
 # ------------------------------------------------------------------------------------------ party and roles
 
 
-def _named(obj: Any) -> Ref | None:
-    return Ref(id=obj.pk, name=obj.name) if obj is not None else None
+def _named(obj: Any) -> NamedRecord | None:
+    return NamedRecord(id=obj.pk, name=obj.name) if obj is not None else None
 
 
 @router.get(

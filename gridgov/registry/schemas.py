@@ -40,7 +40,7 @@ class Label(Schema):
     label: str
 
 
-class GridRef(Schema):
+class GridName(Schema):
     code: str
     name: str
 
@@ -70,7 +70,7 @@ class PersonItem(Schema):
     document_kind_label: str
     document: str  # masked
     phone: str  # masked
-    grid: GridRef
+    grid: GridName
     household: str | None  # household number
     residence: str
     residence_label: str
@@ -88,8 +88,8 @@ class PersonPage(Schema):
 
 
 class MoveOut(Schema):
-    from_grid: GridRef | None
-    to_grid: GridRef
+    from_grid: GridName | None
+    to_grid: GridName
     moved_at: dt.datetime
     kind: str
     kind_label: str
@@ -193,7 +193,7 @@ class HouseholdQuery(Schema):
 class HouseholdItem(Schema):
     id: int
     number: str
-    grid: GridRef
+    grid: GridName
     house_number: str
     address: str
     members: int
@@ -231,7 +231,7 @@ class OrganisationItem(Schema):
     employees: int | None
     state: str
     state_label: str
-    grid: GridRef
+    grid: GridName
 
 
 class OrganisationPage(Schema):
@@ -261,7 +261,7 @@ class ComponentItem(Schema):
     state: str
     state_label: str
     installed_on: dt.date | None
-    grid: GridRef
+    grid: GridName
 
 
 class ComponentPage(Schema):
@@ -278,7 +278,7 @@ class FiguresQuery(Schema):
 
 
 class GridFigures(Schema):
-    grid: GridRef
+    grid: GridName
     level: int
     persons: int
     households: int
@@ -290,7 +290,7 @@ class GridFigures(Schema):
 
 
 class FiguresOut(Schema):
-    grid: GridRef
+    grid: GridName
     level: int
     totals: GridFigures
     # The grids directly below, each with the roll-up of its subtree (empty for a level-3 grid).
@@ -301,7 +301,7 @@ class FiguresOut(Schema):
 # ------------------------------------------------------------------------------------------ party and roles
 
 
-class Ref(Schema):
+class NamedRecord(Schema):
     """A record named by its id and name."""
 
     id: int
@@ -318,10 +318,10 @@ class PartyOrganisationItem(Schema):
     name: str
     kind: str
     kind_label: str
-    grid: GridRef
+    grid: GridName
     # The organisation it is under (a name only when outside the caller's view: the town's committee).
-    parent: Ref | None
-    secretary: Ref | None
+    parent: NamedRecord | None
+    secretary: NamedRecord | None
     # Its party members the caller sees.
     members: int
 
@@ -344,7 +344,7 @@ class RoleIn(Schema):
 class RoleOut(Schema):
     role: str
     role_label: str
-    party_organisation: Ref | None
+    party_organisation: NamedRecord | None
     since: dt.date | None
 
 
