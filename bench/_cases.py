@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -696,6 +697,31 @@ class Client:
             {
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Referer": f"http://127.0.0.1:{self.port}/",
+            },
+        )
+
+    def post_multipart(
+        self, path: str, fields: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """A POST as the phone app's offline queue sends it (gridgov/mobile/static/mobile/queue.js): the
+        fields as `FormData` (multipart/form-data), and the caller's extra headers (its Idempotency-Key)."""
+        boundary = f"----gridgovBench{uuid.uuid4().hex}"
+        parts = []
+        for name, value in fields.items():
+            if value is None:
+                continue
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            )
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self.request(
+            "POST",
+            path,
+            body,
+            {
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Referer": f"http://127.0.0.1:{self.port}/",
+                **(headers or {}),
             },
         )
 

@@ -6,9 +6,10 @@ at 8 clients on the same kind of machine.
 
 A fresh SQLite database in a temp dir gets the demo county (DemoConfig(), with its case history unless
 BENCH_INTAKE_HISTORY=0). Eight clients sign in through /accounts/login/ as eight residents and each sends
-BENCH_INTAKE_REPORTS reports (`POST /api/cases/`, form fields, session cookie + X-CSRFToken) over one
-keep-alive connection: random points inside level-3 grids (population-weighted), random items of the
-responsibility list, unique idempotency keys. Then the same clients ask the hello-world endpoint
+BENCH_INTAKE_REPORTS reports (`POST /api/cases/`, session cookie + X-CSRFToken) over one keep-alive
+connection, as the phone app's offline queue sends them (mobile/queue.js): multipart/form-data, the report's
+key both as the `Idempotency-Key` header and as the `idempotency_key` field; random points inside level-3
+grids (population-weighted), random items of the responsibility list, unique keys. Then the same clients ask the hello-world endpoint
 (`/healthz`: a view answering "ok" through the whole middleware stack, no database query of its own), and,
 for comparison, the cheapest authenticated API read."""
 
@@ -100,7 +101,8 @@ try:
     def send(c: Client, lon: float, lat: float, r: random.Random) -> tuple[int, float]:
         fields = report_fields(lon, lat, r)
         t0 = time.perf_counter()
-        status, body = c.post_form("/api/cases/", fields)
+        key = str(fields["idempotency_key"])
+        status, body = c.post_multipart("/api/cases/", fields, {"Idempotency-Key": key})
         elapsed = time.perf_counter() - t0
         with lock:
             statuses[status] += 1

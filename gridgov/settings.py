@@ -225,6 +225,9 @@ SITE_TITLE = _("gridgov grid governance")
 # Answers that show personal data in full are never kept for a replay: each reading is asked for (and audited)
 # again.
 IDEMPOTENCY_NEVER_KEPT = [r"^/api/cases/[^/]+/reporter/unmask$", r"^/api/registry/persons/[^/]+/unmask$"]
+# POSTs that keep the Idempotency-Key themselves, with the change they make: intake stores it as the case's own
+# key (a repeated report answers 200 with the first case), so the middleware does not claim it a second time.
+IDEMPOTENCY_OWN_KEY = [r"^/api/cases/$"]
 
 # Phone sign-in codes (gridgov.mobile.phone): validity, wrong tries, throttles against SMS flooding.
 MOBILE_CODE_MINUTES = 10

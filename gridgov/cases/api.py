@@ -189,11 +189,12 @@ def intake(
     payload: Form[ReportIn],
     files: File[list[UploadedFile]] = None,  # type: ignore[assignment]
 ):
-    """Intake for every channel: 201 with the new case; 200 with the first case when the `idempotency_key`
-    field was seen before, or with the open case a device alarm joined. (An `Idempotency-Key` header, as on
-    every POST, replays the first answer itself, 201 included, with `Idempotent-Replayed: true`.) 409 `already_reported` offers the open cases
-    the report may be (`candidates`, nearest first): say "me too" to one (`POST /{number}/me-too` with its
-    `me_too_token`), or send the report again with `force=true`."""
+    """Intake for every channel: 201 with the new case; 200 with the first case when its idempotency key was
+    seen before, or with the open case a device alarm joined. The key is the `idempotency_key` field, or else
+    the `Idempotency-Key` header: intake keeps it as the case's own key (settings.IDEMPOTENCY_OWN_KEY), so a
+    repeated report answers 200 with its first case rather than the first answer replayed.
+    409 `already_reported` offers the open cases the report may be (`candidates`, nearest first): say "me too"
+    to one (`POST /{number}/me-too` with its `me_too_token`), or send the report again with `force=true`."""
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
     report = services.Report(
         channel=payload.channel,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -39,15 +40,88 @@ def _entry(rec: AuditRecord) -> dict[str, Any]:
     }
 
 
-def _locked_head() -> str:
-    """The chain's last hash, its row locked until the commit (writers append one at a time)."""
-    head = AuditHead.objects.select_for_update().filter(pk=1).values_list("last_hash", flat=True)
-    found = list(head)
-    if not found:
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _locked_head(cursor: Any) -> str:
+    """The chain's last hash, its row locked until the commit (writers append one at a time).
+
+    Plain SQL: the head is read and written by every change, and the ORM's query building cost more than the
+    statements themselves. (SQLite has no FOR UPDATE: its writers hold the database's write lock.)"""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    select = f"SELECT last_hash FROM {_table(AuditHead)} WHERE id = 1{lock}"  # noqa: S608 - fixed names
+    cursor.execute(select)
+    found = cursor.fetchone()
+    if found is None:
         # The first writer ever creates it; ON CONFLICT DO NOTHING lets two first writers both go on.
-        AuditHead.objects.bulk_create([AuditHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True)
-        found = list(head.all())  # a fresh read, not the first one's cached result
+        cursor.execute(
+            f"INSERT INTO {_table(AuditHead)} (id, last_hash) VALUES (1, %s) ON CONFLICT (id) DO NOTHING",  # noqa: S608
+            [GENESIS],
+        )
+        cursor.execute(select)
+        found = cursor.fetchone()
     return found[0]
+
+
+def _move_head(cursor: Any, last_hash: str) -> None:
+    cursor.execute(f"UPDATE {_table(AuditHead)} SET last_hash = %s WHERE id = 1", [last_hash])  # noqa: S608
+
+
+COLUMNS = (
+    "created_at", "actor_id", "actor_name", "action", "object_type", "object_id", "success", "ip", "data",
+    "prev_hash", "hash",
+)  # fmt: skip
+
+
+@cache
+def _fields() -> list[Any]:
+    return [AuditRecord._meta.get_field("actor" if c == "actor_id" else c) for c in COLUMNS]
+
+
+def _chained(prev: str, at: datetime, entry: dict[str, Any], fields: list[Any]) -> tuple[list[Any], str]:
+    """The row of `entry` (see `_new_entry`; it happened `at`) chained to `prev`, as the database takes it,
+    and its hash."""
+    digest = _digest(prev, entry)
+    values = (
+        at, entry["actor"], entry["actor_name"], entry["action"],
+        entry["object_type"], entry["object_id"], entry["success"], entry["ip"], entry["data"], prev, digest,
+    )  # fmt: skip
+    return [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)], digest
+
+
+@cache
+def _insert_sql(vendor: str) -> str:  # one per database vendor: the quoting is the vendor's
+    names = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
+    marks = ", ".join(["%s"] * len(COLUMNS))
+    return f"INSERT INTO {_table(AuditRecord)} ({names}) VALUES ({marks})"  # noqa: S608 - fixed names
+
+
+def _new_entry(
+    action: str,
+    *,
+    actor: Any,
+    target: Any,
+    data: dict[str, Any] | None,
+    success: bool,
+    ip: str | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """An entry as `_entry` reads it back from the database (in UTC, the address normalised, the data through
+    JSON), so that the hash written now is the hash verify_chain computes. `at` is in UTC."""
+    actor_id = getattr(actor, "pk", None)
+    return {
+        "at": at.isoformat(),
+        "actor": actor_id,
+        "actor_name": getattr(actor, "username", "") if actor_id else "system",
+        "action": action,
+        "object_type": target._meta.label_lower if target is not None else "",
+        "object_id": str(target.pk) if target is not None else "",
+        "success": success,
+        # IPv6 as the database stores it, or the chain would not verify.
+        "ip": clean_ipv6_address(ip) if ip and ":" in ip else ip,
+        "data": json.loads(json.dumps(data or {}, default=str)),
+    }
 
 
 def record(
@@ -58,29 +132,17 @@ def record(
     data: dict[str, Any] | None = None,
     success: bool = True,
     ip: str | None = None,
-) -> AuditRecord:
+) -> None:
     """Append one audit entry. Call it inside the transaction that makes the change it records."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
-    prev = _locked_head()
-    actor_id = getattr(actor, "pk", None)
-    rec = AuditRecord(
-        created_at=timezone.now(),
-        actor_id=actor_id,
-        actor_name=getattr(actor, "username", "") if actor_id else "system",
-        action=action,
-        object_type=target._meta.label_lower if target is not None else "",
-        object_id=str(target.pk) if target is not None else "",
-        success=success,
-        # Hash the address as the database will store it (IPv6 normalised), or the chain would not verify.
-        ip=clean_ipv6_address(ip) if ip and ":" in ip else ip,
-        data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=prev,
-    )
-    rec.hash = _digest(prev, _entry(rec))
-    rec.save()
-    AuditHead.objects.filter(pk=1).update(last_hash=rec.hash)
-    return rec
+    at = timezone.now()  # UTC
+    entry = _new_entry(action, actor=actor, target=target, data=data, success=success, ip=ip, at=at)
+    with connection.cursor() as cursor:
+        prev = _locked_head(cursor)
+        row, digest = _chained(prev, at, entry, _fields())
+        cursor.execute(_insert_sql(connection.vendor), row)
+        _move_head(cursor, digest)
 
 
 @dataclass(frozen=True)
@@ -92,12 +154,6 @@ class Entry:
     at: datetime | None = None  # when it happened (the demo's history); now by default
 
 
-COLUMNS = (
-    "created_at", "actor_id", "actor_name", "action", "object_type", "object_id", "success", "ip", "data",
-    "prev_hash", "hash",
-)  # fmt: skip
-
-
 def record_many(entries: list[Entry]) -> int:
     """Append many entries at once (the deadline sweep, the demo's history): one lock of the head, one
     multi-row insert, the same chain as one `record()` after another. Returns how many were appended."""
@@ -105,46 +161,30 @@ def record_many(entries: list[Entry]) -> int:
         raise RuntimeError("audit.record_many() must run inside the transaction of the change it records")
     if not entries:
         return 0
-    prev = _locked_head()
     now = timezone.now()
-    fields: list[Any] = [AuditRecord._meta.get_field("actor" if c == "actor_id" else c) for c in COLUMNS]
+    fields = _fields()
     rows = []
-    for e in entries:
-        actor_id = getattr(e.actor, "pk", None)
-        # In UTC, as the database gives it back to verify_chain.
-        at = (e.at or now).astimezone(UTC)
-        entry = {
-            "at": at.isoformat(),
-            "actor": actor_id,
-            "actor_name": getattr(e.actor, "username", "") if actor_id else "system",
-            "action": e.action,
-            "object_type": e.target._meta.label_lower if e.target is not None else "",
-            "object_id": str(e.target.pk) if e.target is not None else "",
-            "success": True,
-            "ip": None,
-            "data": json.loads(json.dumps(e.data or {}, default=str)),
-        }
-        digest = _digest(prev, entry)
-        values = (
-            at, actor_id, entry["actor_name"], e.action, entry["object_type"], entry["object_id"], True,
-            None, entry["data"], prev, digest,
-        )  # fmt: skip
-        rows.append([f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)])
-        prev = digest
-    # Plain executemany in list order: ids follow the chain, which verify_chain walks by id. (Model
-    # instances and bulk_create cost several times more per row, and the demo writes 200,000 of them.)
-    table = connection.ops.quote_name(AuditRecord._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
-    marks = ", ".join(["%s"] * len(COLUMNS))
     with connection.cursor() as cursor:
+        prev = _locked_head(cursor)
+        for e in entries:
+            # In UTC, as the database gives it back to verify_chain.
+            at = (e.at or now).astimezone(UTC)
+            entry = _new_entry(
+                e.action, actor=e.actor, target=e.target, data=e.data, success=True, ip=None, at=at
+            )
+            row, prev = _chained(prev, at, entry, fields)
+            rows.append(row)
+        # Plain executemany in list order: ids follow the chain, which verify_chain walks by id. (Model
+        # instances and bulk_create cost several times more per row, and the demo writes 200,000 of them.)
         if connection.vendor == "postgresql":
             # COPY streams the rows in one round trip: half the time of executemany for the sweep's batches.
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            names = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
+            with cursor.cursor.copy(f"COPY {_table(AuditRecord)} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608 - fixed names
-    AuditHead.objects.filter(pk=1).update(last_hash=prev)
+            cursor.executemany(_insert_sql(connection.vendor), rows)
+        _move_head(cursor, prev)
     return len(rows)
 
 
@@ -185,10 +225,10 @@ def verify_chain() -> ChainReport:
     return ChainReport(checked)
 
 
-def atomic_record(action: str, **kwargs: Any) -> AuditRecord:
+def atomic_record(action: str, **kwargs: Any) -> None:
     """Record an event that changes nothing else (a login, an export) in its own transaction."""
     with transaction.atomic():
-        return record(action, **kwargs)
+        record(action, **kwargs)
 
 
 @register(AuditRecord)

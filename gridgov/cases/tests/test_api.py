@@ -12,7 +12,7 @@ from django.test import Client
 from PIL import Image
 
 from gridgov.cases.models import Case
-from gridgov.core.models import AuditRecord
+from gridgov.core.models import AuditRecord, IdempotentResponse
 
 pytestmark = pytest.mark.django_db
 API = "/api/cases/"
@@ -120,10 +120,12 @@ def test_intake_creates_the_case_and_the_same_key_returns_it(world, png_bytes):
         {"description": "路灯不亮", "item": "011001", "lon": "109.06", "lat": "40.05"},
         headers={"Idempotency-Key": "app-key-2"},
     )
-    # The header's replay is the first answer as it was (gridgov.core.idempotency), the field's a 200.
-    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    # The header is the case's own key too (IDEMPOTENCY_OWN_KEY): the first case again, nothing kept beside it.
+    assert replay.status_code == 200 and replay.json()["created"] is False
+    assert "Idempotent-Replayed" not in replay.headers
     assert replay.json()["summary"]["number"] == header.json()["summary"]["number"]
     assert Case.objects.filter(idempotency_key="app-key-2").count() == 1
+    assert not IdempotentResponse.objects.filter(key="app-key-2").exists()
 
 
 def test_bad_intake_names_the_field(world):
