@@ -26,6 +26,9 @@ DEMO_SECRET_KEY = "demo-only-not-secret-gridgov-00000000000000000000000000000000
 SECRET_KEY = os.environ.get("GRIDGOV_SECRET_KEY", DEMO_SECRET_KEY)
 DEBUG = env_bool("GRIDGOV_DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("GRIDGOV_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+# The reverse proxies in front (nginx on the same host: 127.0.0.1): the client's address recorded by the audit log
+# is then the last one they add to X-Forwarded-For. Empty: the peer's own address (nobody may claim another).
+TRUSTED_PROXIES = [h.strip() for h in os.environ.get("GRIDGOV_TRUSTED_PROXIES", "").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("GRIDGOV_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 # Keys for the audit chain (HMAC-SM3), blind indexes and field encryption (SM4-GCM). The demo derives

@@ -13,12 +13,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from gridgov.core import audit
+from gridgov.core.audit import client_ip
 
 from .models import User
-
-
-def client_ip(request: Any) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
 class LockoutBackend(ModelBackend):

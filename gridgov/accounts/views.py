@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from gridgov.core.audit import client_ip
 from gridgov.core.scoping import get_visible_or_404, holds_duty, visible_to
 from gridgov.grids.models import Grid
 
@@ -103,10 +104,6 @@ def set_language(request: HttpRequest) -> HttpResponse:
 PAGE_SIZE = 50
 IMPORT_SESSION_KEY = "people_import"
 IMPORT_RESULT_KEY = "people_import_result"
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def security_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -257,10 +254,12 @@ def person_create(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                     full_name=data["full_name"],
                     language=data["language"],
-                    ip=_ip(request),
+                    ip=client_ip(request),
                 )
                 if data["password1"]:
-                    services.do_set_password(created, data["password1"], actor=request.user, ip=_ip(request))
+                    services.do_set_password(
+                        created, data["password1"], actor=request.user, ip=client_ip(request)
+                    )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -281,7 +280,7 @@ def person_update(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
                 full_name=form.cleaned_data["full_name"],
                 language=form.cleaned_data["language"],
-                ip=_ip(request),
+                ip=client_ip(request),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -333,7 +332,7 @@ def person_active(request: HttpRequest, pk: int) -> HttpResponse:
     target = _person_or_404(pk, request.user)
     active = request.POST.get("active") == "1"
     try:
-        services.do_set_active(target, active, actor=request.user, ip=_ip(request))
+        services.do_set_active(target, active, actor=request.user, ip=client_ip(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -358,7 +357,7 @@ def person_password(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.do_set_password(
-                target, form.cleaned_data["password1"], actor=request.user, ip=_ip(request)
+                target, form.cleaned_data["password1"], actor=request.user, ip=client_ip(request)
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -417,7 +416,7 @@ def people_import_confirm(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:people_import")
     try:
         plan = services.do_import_people(
-            pending["rows"], actor=request.user, file_name=pending["name"], ip=_ip(request)
+            pending["rows"], actor=request.user, file_name=pending["name"], ip=client_ip(request)
         )
     except importers.ImportRefused as exc:
         messages.error(request, _("Nothing was imported: the rows below have errors."))

@@ -37,6 +37,7 @@ from ninja.files import UploadedFile
 from gridgov.accounts.choices import Role
 from gridgov.catalog.models import Item
 from gridgov.catalog.selectors import route
+from gridgov.core.audit import client_ip
 from gridgov.core.models import OutboxEvent
 from gridgov.core.paging import newest_first
 from gridgov.core.schemas import READ_ERRORS, PageQuery, error_body
@@ -103,10 +104,6 @@ def _refusal(message: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------- shaping
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _items(cases: Iterable[Case]) -> list[CaseItem]:
@@ -214,7 +211,7 @@ def intake(
         force=payload.force,
     )
     try:
-        result = services.do_report(report, actor=request.user, ip=_ip(request))
+        result = services.do_report(report, actor=request.user, ip=client_ip(request))
     except Duplicate as exc:
         return Status(409, {**error_body(exc), "candidates": _candidates(exc, request.user)})
     # The receipt, not the whole case page: intake must stay cheap (the app asks for the page when it shows it).
@@ -512,7 +509,7 @@ def take_action(
             expected_version=step.expected_version,
         ),
         actor=request.user,
-        ip=_ip(request),
+        ip=client_ip(request),
     )
     return _case_detail(request, number)
 
@@ -535,7 +532,7 @@ def me_too(request: HttpRequest, number: CaseNumber, payload: Form[MeTooIn]):
         _token_names(payload.token, case, user) or selectors.visible_cases(user).filter(pk=case.pk).exists()
     ):
         raise Http404
-    result = services.do_me_too(case, actor=user, ip=_ip(request))
+    result = services.do_me_too(case, actor=user, ip=client_ip(request))
     return MeTooOut(**_summary(result.case).dict(), joined=result.joined)
 
 
@@ -584,7 +581,7 @@ def evidence(request: HttpRequest, number: CaseNumber, evidence_id: Id):
 def unmask_reporter(request: HttpRequest, number: CaseNumber):
     """The reporter's full name and phone, for an operator who must call them back. Every call is written to
     the audit log."""
-    full = story.unmask_reporter(request.user, selectors.get_case(request.user, number), _ip(request))
+    full = story.unmask_reporter(request.user, selectors.get_case(request.user, number), client_ip(request))
     if full is None:
         return Status(403, _refusal(_("Only command-centre operators may see who reported.")))
     return full

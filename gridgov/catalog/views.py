@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridgov.core import calendar_services
+from gridgov.core.audit import client_ip
 from gridgov.core.models import CalendarDay, WorkingPeriod
 from gridgov.core.scoping import holds_duty, visible_to
 
@@ -41,10 +42,6 @@ def system_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         return view(request, *args, **kwargs)
 
     return login_required(wrapped)
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _apply_errors(form: Any, exc: ValidationError) -> None:
@@ -144,7 +141,7 @@ def item_edit(request: HttpRequest, code: str) -> HttpResponse:
                 lead=form.cleaned_data["lead"],
                 assisting=list(form.cleaned_data["assisting"]),
                 limits=form.limits(),
-                ip=_ip(request),
+                ip=client_ip(request),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -192,7 +189,7 @@ def _save_rule(request: HttpRequest, form: RoutingRuleForm, rule: RoutingRule | 
             item=data["item"],
             module=data["module"] if data["item"] is None else None,
             note=data["note"],
-            ip=_ip(request),
+            ip=client_ip(request),
         )
     except ValidationError as exc:
         _apply_errors(form, exc)
@@ -234,7 +231,7 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(
         visible_to(request.user, RoutingRule).select_related("grid", "item", "module", "department"), pk=pk
     )
-    services.do_delete_routing_rule(rule, actor=request.user, ip=_ip(request))
+    services.do_delete_routing_rule(rule, actor=request.user, ip=client_ip(request))
     messages.success(request, _("The routing rule is deleted."))
     return redirect("catalog:rules")
 
@@ -317,7 +314,10 @@ def period_add(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             calendar_services.do_add_period(
-                form.cleaned_data["start"], form.cleaned_data["end"], actor=request.user, ip=_ip(request)
+                form.cleaned_data["start"],
+                form.cleaned_data["end"],
+                actor=request.user,
+                ip=client_ip(request),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -332,7 +332,7 @@ def period_add(request: HttpRequest) -> HttpResponse:
 def period_delete(request: HttpRequest, pk: int) -> HttpResponse:
     period = get_object_or_404(WorkingPeriod, pk=pk)
     try:
-        calendar_services.do_delete_period(period, actor=request.user, ip=_ip(request))
+        calendar_services.do_delete_period(period, actor=request.user, ip=client_ip(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -348,7 +348,7 @@ def day_set(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             calendar_services.do_set_day(
-                data["date"], data["kind"], data["name"], actor=request.user, ip=_ip(request)
+                data["date"], data["kind"], data["name"], actor=request.user, ip=client_ip(request)
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -363,7 +363,7 @@ def day_set(request: HttpRequest) -> HttpResponse:
 def day_delete(request: HttpRequest, pk: int) -> HttpResponse:
     day = get_object_or_404(CalendarDay, pk=pk)
     year = day.date.year
-    calendar_services.do_delete_day(day, actor=request.user, ip=_ip(request))
+    calendar_services.do_delete_day(day, actor=request.user, ip=client_ip(request))
     messages.success(
         request, _("%(date)s follows the weekly pattern again.") % {"date": day.date.isoformat()}
     )

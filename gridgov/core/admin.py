@@ -11,12 +11,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from . import audit
+from .audit import client_ip
 from .models import AuditRecord, CalendarDay, WorkingPeriod
 from .scoping import holds_duty, visible_to
-
-
-def _ip(request: Any) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 class ReadOnlyAdminMixin:
@@ -83,7 +80,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
                 actor=request.user,
                 target=obj,
                 data={"fields": sorted(form.changed_data)},
-                ip=_ip(request),
+                ip=client_ip(request),
             )
 
     def save_related(self, request, form, formsets, change):
@@ -102,19 +99,21 @@ class AuditedModelAdmin(admin.ModelAdmin):
                         actor=request.user,
                         target=obj,
                         data={"row": str(obj), "fields": sorted(fields), "of": str(form.instance)},
-                        ip=_ip(request),
+                        ip=client_ip(request),
                     )
 
     def delete_model(self, request, obj):
         with transaction.atomic():
-            audit.record("admin.delete", actor=request.user, target=obj, data=_snapshot(obj), ip=_ip(request))
+            audit.record(
+                "admin.delete", actor=request.user, target=obj, data=_snapshot(obj), ip=client_ip(request)
+            )
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for obj in queryset:
                 audit.record(
-                    "admin.delete", actor=request.user, target=obj, data=_snapshot(obj), ip=_ip(request)
+                    "admin.delete", actor=request.user, target=obj, data=_snapshot(obj), ip=client_ip(request)
                 )
             super().delete_queryset(request, queryset)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -19,6 +21,26 @@ from .models import AuditHead, AuditRecord
 from .scoping import holds_duty, register
 
 GENESIS = "0" * 64
+
+
+def client_ip(request: Any) -> str | None:
+    """The address an audit record keeps for a request: the peer's, or, when the peer is one of the trusted
+    proxies (settings.TRUSTED_PROXIES), the last address before them in X-Forwarded-For — the one a trusted proxy
+    saw; what the client wrote further left is its own claim."""
+    if request is None:
+        return None
+    peer = request.META.get("REMOTE_ADDR")
+    trusted = settings.TRUSTED_PROXIES
+    if peer not in trusted:
+        return peer
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        hop = hop.strip()
+        if hop and hop not in trusted:
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # not an address: the header is not what a proxy wrote
+    return peer
 
 
 def _digest(prev_hash: str, entry: dict[str, Any]) -> str:

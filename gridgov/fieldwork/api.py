@@ -22,6 +22,7 @@ from ninja.files import UploadedFile
 from gridgov.cases.api import READ_ERRORS, WRITE_ERRORS
 from gridgov.cases.schemas import Id
 from gridgov.cases.story import label, local
+from gridgov.core.audit import client_ip
 from gridgov.core.paging import keyset
 from gridgov.core.schemas import PageQuery
 
@@ -61,10 +62,6 @@ from .schemas import (
 from .scoping import reads_fieldwork
 
 router = Router(tags=["fieldwork"])
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _out(patrol: Patrol) -> PatrolOut:
@@ -107,7 +104,7 @@ def start(request: HttpRequest, payload: Form[StartIn]):
     grid. 201 with the new patrol; 200 with the same patrol when its key was seen before. 403: only grid
     specialists and information officers of a current grid patrol; 409: the key is another worker's."""
     result = services.do_start_patrol(
-        request.user, payload.key, payload.at, payload.lon, payload.lat, _ip(request)
+        request.user, payload.key, payload.at, payload.lon, payload.lat, client_ip(request)
     )
     return Status(201 if result.created else 200, _out(result.patrol))
 
@@ -122,7 +119,7 @@ def track(request: HttpRequest, key: PatrolKey, payload: Form[TrackIn]):
     """Add points to the caller's patrol, kept in time order. Points of a time already stored are skipped (a
     batch sent again adds nothing); a point out of time order, outside the patrol or malformed refuses the whole
     batch (422, field `points`, the message names the point)."""
-    return _out(services.do_add_track(key, request.user, payload.points, _ip(request)))
+    return _out(services.do_add_track(key, request.user, payload.points, client_ip(request)))
 
 
 @router.post(
@@ -134,7 +131,9 @@ def track(request: HttpRequest, key: PatrolKey, payload: Form[TrackIn]):
 def end(request: HttpRequest, key: PatrolKey, payload: Form[EndIn]):
     """End the caller's patrol at `at` (the phone's time). Ending it again answers the patrol as it ended the
     first time."""
-    return _out(services.do_end_patrol(key, request.user, payload.at, payload.lon, payload.lat, _ip(request)))
+    return _out(
+        services.do_end_patrol(key, request.user, payload.at, payload.lon, payload.lat, client_ip(request))
+    )
 
 
 @router.get("/patrols", response={200: PatrolPage, **READ_ERRORS}, url_name="patrol_list", summary="Patrols")
@@ -219,7 +218,7 @@ def record_visit(
         accuracy_m=payload.accuracy_m,
         note=payload.note,
         photos=photos or [],
-        ip=_ip(request),
+        ip=client_ip(request),
     )
     return Status(201 if result.created else 200, _visit_out(result.visit, result.photos))
 
@@ -291,7 +290,7 @@ def plan_create(request: HttpRequest, payload: Form[PlanIn]):
         grid=payload.grid,
         every_days=payload.every_days,
         checklist=payload.checklist,
-        ip=_ip(request),
+        ip=client_ip(request),
     )
     return Status(201, _plan_out(plan))  # made with its class and grid: nothing to read again
 
@@ -394,6 +393,6 @@ def task_complete(
         lon=payload.lon,
         lat=payload.lat,
         note=payload.note,
-        ip=_ip(request),
+        ip=client_ip(request),
     )
     return _task_out(result.task, timezone.localdate())  # read once by the service, with its relations

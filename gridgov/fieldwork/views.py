@@ -27,6 +27,7 @@ from gridgov.cases.errors import CaseError
 from gridgov.cases.selectors import visible_cases
 from gridgov.cases.story import evidence_type
 from gridgov.catalog.models import Item, ItemKind
+from gridgov.core.audit import client_ip
 from gridgov.core.paging import before_of, is_htmx, keyset, more_query
 from gridgov.core.scoping import visible_to
 from gridgov.registry.models import Household
@@ -43,10 +44,6 @@ from .scoping import reads_fieldwork
 PAGE_SIZE = 50
 # The home's queue: the first open tasks by due date (the overdue ones first).
 QUEUE_SIZE = 10
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _reader(request: HttpRequest) -> Any:
@@ -192,7 +189,7 @@ def task_page(request: HttpRequest, pk: int) -> HttpResponse:
                     key=d["key"],
                     photos=d["photos"],
                     note=d["note"],
-                    ip=_ip(request),
+                    ip=client_ip(request),
                 )
             except CaseError as exc:
                 form.add_error(exc.field if exc.field in _COMPLETE_FIELDS else None, str(exc.message))
@@ -284,7 +281,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
                 grid=d["grid"],
                 every_days=d["every_days"],
                 checklist=form.checks(),
-                ip=_ip(request),
+                ip=client_ip(request),
             )
         except CaseError as exc:
             form.add_error(exc.field if exc.field in _PLAN_FIELDS else None, str(exc.message))

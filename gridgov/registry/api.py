@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from ninja import Form, Query, Router, Status
 
+from gridgov.core.audit import client_ip
 from gridgov.core.choices import label
 from gridgov.core.errors import Invalid, NotAllowed
 from gridgov.core.paging import newest_first
@@ -83,10 +84,6 @@ from .selectors import (
 router = Router(tags=["registry"])
 
 # ------------------------------------------------------------------------------------------------- shaping
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _grid(grid: Grid) -> GridName:
@@ -347,7 +344,7 @@ def unmask(request: HttpRequest, response: HttpResponse, person_id: Id, payload:
     of towns, operators, leaders); 422 without a reason."""
     user: Any = request.user
     person = person_for(user, person_id)
-    value = services.do_unmask(person, payload.what, actor=user, reason=payload.reason, ip=_ip(request))
+    value = services.do_unmask(person, payload.what, actor=user, reason=payload.reason, ip=client_ip(request))
     response["Cache-Control"] = "no-store"
     return Unmasked(what=payload.what, value=value)
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gridgov.core.audit import client_ip
 from gridgov.core.errors import Conflict, Invalid, NotAllowed
 from gridgov.core.paging import before_of, is_htmx, more_query
 from gridgov.core.scoping import get_visible_or_404, visible_to
@@ -62,10 +63,6 @@ from .selectors import (
 )
 
 # ------------------------------------------------------------------------------------------------- helpers
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _reader(request: HttpRequest) -> Any:
@@ -294,7 +291,7 @@ def person_unmask(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     if form.is_valid():
         try:
             value = services.do_unmask(
-                person, what, actor=user, reason=form.cleaned_data["reason"], ip=_ip(request)
+                person, what, actor=user, reason=form.cleaned_data["reason"], ip=client_ip(request)
             )
         except NotAllowed as exc:
             raise PermissionDenied(str(exc)) from exc
@@ -558,7 +555,7 @@ def record_export(request: HttpRequest, kind: str) -> HttpResponse:
             kind,
             data.get("fmt") or "xlsx",
             grid=(data.get("grid") or "").strip() or None,
-            ip=_ip(request),
+            ip=client_ip(request),
         )
     except NotAllowed as exc:
         raise PermissionDenied(str(exc)) from exc
@@ -580,7 +577,7 @@ def person_export(request: HttpRequest) -> HttpResponse:
             grid=(data.get("grid") or "").strip() or None,
             residence=data.get("residence") or None,
             key_group=(data.get("key_group") or None) if sees_key_groups(user) else None,
-            ip=_ip(request),
+            ip=client_ip(request),
         )
     except NotAllowed as exc:
         raise PermissionDenied(str(exc)) from exc

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from gridgov.accounts.choices import Role
 from gridgov.catalog.models import Department, Item
 from gridgov.catalog.selectors import active_item, find_items, lead_department_id
+from gridgov.core.audit import client_ip
 from gridgov.grids.locator import locate
 from gridgov.grids.models import Grid
 
@@ -62,10 +63,6 @@ MERGE_CANDIDATES = 20
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _operator_roles(request: HttpRequest) -> list[Held]:
@@ -237,7 +234,12 @@ def _me_too(request: HttpRequest, form: IntakeForm, held: list[Held], number: st
     try:
         phone = services.normalise_phone(data.get("reporter_phone") or "")
         result = services.do_me_too(
-            case, actor=None, phone=phone, channel=data["channel"], taken_by=request.user, ip=_ip(request)
+            case,
+            actor=None,
+            phone=phone,
+            channel=data["channel"],
+            taken_by=request.user,
+            ip=client_ip(request),
         )
     except CaseError as exc:
         form.add_error(
@@ -275,7 +277,7 @@ def new(request: HttpRequest) -> HttpResponse:
                     result = services.do_report(
                         _report(form, held, force=request.POST.get("force") == "1"),
                         actor=request.user,
-                        ip=_ip(request),
+                        ip=client_ip(request),
                     )
                 except Duplicate as exc:
                     offers = _offers(request.user, exc)
@@ -402,7 +404,7 @@ def batch_dispatch(request: HttpRequest) -> HttpResponse:
                     Action.DISPATCH,
                     services.Step(unit=unit, expected_version=int(version) if version.isdigit() else None),
                     actor=user,
-                    ip=_ip(request),
+                    ip=client_ip(request),
                 )
             except CaseError as exc:
                 outcomes.append(Outcome(number, False, str(exc.message), unit))
@@ -513,7 +515,7 @@ def merge(request: HttpRequest) -> HttpResponse:
                 Action.MERGE,
                 services.Step(into=into_number, expected_version=int(version) if version.isdigit() else None),
                 actor=user,
-                ip=_ip(request),
+                ip=client_ip(request),
             )
         except CaseError as exc:
             error = str(exc.message)

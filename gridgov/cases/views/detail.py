@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from gridgov.catalog.models import Department, Item, Stage
 from gridgov.catalog.selectors import route
+from gridgov.core.audit import client_ip
 
 from .. import selectors, services, story
 from ..choices import Action, Card, EvidencePhase, ExtensionState, Level, Rating, State
@@ -60,10 +61,6 @@ class Attempt:
     files: Any = None
     field: str = ""
     message: str = ""
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 # ------------------------------------------------------------------------------------------------- words
@@ -335,7 +332,7 @@ def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     if not form.is_valid():
         return render_case(request, case, attempt=Attempt(action, request.POST, request.FILES), status=422)
     try:
-        services.do_transition(case.number, action, form.step(), actor=user, ip=_ip(request))
+        services.do_transition(case.number, action, form.step(), actor=user, ip=client_ip(request))
     except Conflict:
         # Somebody acted first: the case as it is now, the user's words kept (files must be chosen again).
         fresh = selectors.get_case(user, number)
@@ -357,7 +354,7 @@ def unmask(request: HttpRequest, number: str) -> HttpResponse:
     """The reporter in full for an operator whose centre holds the case (audited): into the page's reporter
     box when asked by htmx, else the whole page."""
     case = selectors.get_case(request.user, number)
-    full = story.unmask_reporter(request.user, case, _ip(request))
+    full = story.unmask_reporter(request.user, case, client_ip(request))
     if full is None:
         raise Http404
     if request.headers.get("HX-Request"):

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from gridgov.accounts.choices import Role
 from gridgov.catalog.models import Department
 from gridgov.catalog.selectors import visible_items
+from gridgov.core.audit import client_ip
 from gridgov.core.scoping import holds_duty, visible_to
 from gridgov.grids.models import Grid
 
@@ -388,7 +389,7 @@ def case_export(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     form, f = _filtered(request)
     qs = selectors.case_list(user, f)
-    return export_response(user, qs, filters=form.applied(), ip=request.META.get("REMOTE_ADDR"))
+    return export_response(user, qs, filters=form.applied(), ip=client_ip(request))
 
 
 # ------------------------------------------------------------------------------------------------- inbox
