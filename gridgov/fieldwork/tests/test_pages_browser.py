@@ -62,9 +62,12 @@ def test_a_worker_records_a_failed_inspection_and_a_head_reads_it_on_a_phone(
         case_link.wait_for()
         number = case_link.inner_text()
         assert page.locator(".fw-thumbs img").count() == 1
-        assert (
-            page.evaluate("document.querySelector('.fw-thumbs img').naturalWidth") > 0
-        )  # the photo is served
+        # The photo is served (a lazy image: the page's load event does not wait for it).
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0",
+            arg=page.locator(".fw-thumbs img").element_handle(),
+            timeout=10_000,
+        )
         shoot(page, "fieldwork-task-failed-desktop", full_page=True)
         assert not errors, errors
 
