@@ -62,13 +62,20 @@ def more_components(field, n: int, start: int = 500) -> None:
     services.do_generate_tasks()
 
 
+def _earlier_today(hours: float) -> dt.datetime:
+    """`hours` ago, but not before today's local midnight: "today" and "this month" hold whenever the test runs
+    (two hours before 01:00 in Asia/Shanghai is yesterday, on the 1st last month)."""
+    midnight = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+    return max(timezone.now() - dt.timedelta(hours=hours), midnight)
+
+
 def record_visit(field, png_bytes=None, *, worker=None, household=True, at=None):
     crew = field.crew
     photos = [SimpleUploadedFile("门口.png", png_bytes(), "image/png")] if png_bytes else []
     return services.do_record_visit(
         actor=worker or crew.specialist,
         key=uuid.uuid4(),
-        at=at or timezone.now() - dt.timedelta(hours=2),
+        at=at or _earlier_today(hours=2),
         purpose="routine",
         household=field.household.pk if household else None,
         lon=IN_G[0],
