@@ -177,11 +177,14 @@ def test_only_grid_workers_record_visits(field, who):
 
 def test_the_lists_show_own_visits_and_the_overseers_theirs(field):
     crew = field.crew
-    now = timezone.now()
+    # All on one local day, whenever the test runs (an hour before 00:30 in Asia/Shanghai is yesterday).
+    midnight = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+    start = max(timezone.now() - dt.timedelta(hours=1), midnight)
     mine = [
-        visit(as_user(crew.specialist), at=now - dt.timedelta(minutes=m)).json()["key"] for m in (30, 10, 20)
+        visit(as_user(crew.specialist), at=start + dt.timedelta(seconds=60 - m)).json()["key"]
+        for m in (30, 10, 20)
     ]
-    neighbour = visit(as_user(crew.two_grids), where=IN_G_B).json()["key"]
+    neighbour = visit(as_user(crew.two_grids), where=IN_G_B, at=start).json()["key"]
 
     def keys(user, **query) -> list[str]:
         response = as_user(user).get(VISITS, query)
@@ -193,7 +196,7 @@ def test_the_lists_show_own_visits_and_the_overseers_theirs(field):
     page = as_user(crew.specialist).get(VISITS, {"limit": 2}).json()
     rest = as_user(crew.specialist).get(VISITS, {"limit": 2, "before": page["next_before"]}).json()
     assert [v["key"] for v in page["items"] + rest["items"]] == [mine[1], mine[2], mine[0]]
-    day = timezone.localdate(now - dt.timedelta(hours=1)).isoformat()
+    day = timezone.localdate(start).isoformat()
     assert set(keys(crew.l2head, day=day)) == {*mine, neighbour}
     assert keys(crew.l2head, grid=crew.grid_b.code) == [neighbour]
     assert keys(crew.other_l2head, day=day) == []
