@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts.choices import Role
+from gridgov.core.nav import provided_links
 from gridgov.core.scoping import holds_duty
 from gridgov.registry.scoping import reads_registry
 
@@ -37,6 +38,7 @@ def workbench(request: HttpRequest) -> dict[str, Any]:
         links.append((reverse("grids:map"), _("Grid map"), ""))
     if reads_registry(user):
         links.append((reverse("registry:home"), _("Registry"), ""))
+    links.extend(provided_links(request))
     if holds_duty(user, ("system",)):
         links.append((reverse("grids:manage"), _("Grids"), ""))
         links.append((reverse("catalog:items"), _("Responsibility list"), "/catalog/"))

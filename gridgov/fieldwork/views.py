@@ -411,3 +411,11 @@ def visit_photo(request: HttpRequest, key: Any, photo_id: int) -> FileResponse:
     visits = visible_to(user, Visit).filter(key=key)
     photo = VisitPhoto.objects.filter(pk=photo_id, visit__in=visits).first()
     return _photo(photo, f"visit-{photo_id}")
+
+
+def nav_link(request: HttpRequest) -> tuple[str, Any, str] | None:
+    """The navigation's link to fieldwork, for those who work with it (no query: roles are read once a request)."""
+    user = request.user
+    if not user.is_authenticated or not reads_fieldwork(user):
+        return None
+    return (reverse("fieldwork:home"), _("Fieldwork"), "")

@@ -1,0 +1,27 @@
+"""Links of the workbench's navigation that come from apps the case engine knows nothing of (fieldwork,
+mediation, community…): each app registers a function that answers its link for a request, or None when the
+user's roles do not open it. The navigation (`cases.context_processors.workbench`) adds them after its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest
+
+# (url, label, path prefix of the pages it stands for: "" means the url itself)
+Link = tuple[str, Any, str]
+LinkProvider = Callable[[HttpRequest], Link | None]
+
+_providers: list[LinkProvider] = []
+
+
+def provide_link(provider: LinkProvider) -> LinkProvider:
+    """Show the link `provider` answers for each request (None: not for this user). Registered in `ready()`."""
+    if provider not in _providers:
+        _providers.append(provider)
+    return provider
+
+
+def provided_links(request: HttpRequest) -> list[Link]:
+    return [link for provider in _providers if (link := provider(request)) is not None]
