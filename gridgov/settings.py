@@ -155,6 +155,7 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # 等保 2.0 level 3: lock after 5 failures for 30 minutes; end a session after 30 idle minutes.
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_LOCK_MINUTES = 30
+SESSION_ENGINE = "gridgov.accounts.sessions"
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = False  # IdleSessionMiddleware renews it, at most once a minute
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

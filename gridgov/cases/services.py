@@ -8,12 +8,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
-from django.db.models import F, Field, Model
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +22,7 @@ from gridgov.catalog.selectors import active_item, lead_department_id, time_limi
 from gridgov.core import audit, outbox
 from gridgov.core.calendar import add_working_time, working_time_between
 from gridgov.core.errors import clean_text
+from gridgov.core.rawsql import insert
 from gridgov.core.scoping import visible_to
 from gridgov.grids.coords import check_crs, to_wgs84
 from gridgov.grids.locator import get_locator
@@ -120,7 +120,7 @@ def _clock(item: Item | None, urgency: str, stage: str, now: datetime) -> Deadli
 def _start_clock(case: Case, stage: str, now: datetime) -> Deadline:
     deadline = _clock(case.item, case.urgency, stage, now)
     deadline.case = case
-    _insert(deadline)
+    insert(deadline)
     return deadline
 
 
@@ -137,32 +137,6 @@ def _shift(deadline: Deadline, by: timedelta) -> dict[str, datetime]:
         "due_at": add_working_time(deadline.due_at, by),
         "escalate_at": add_working_time(deadline.escalate_at, by),
     }
-
-
-@cache
-def _insert_plan(model: type[Model], vendor: str) -> tuple[list[Field], str]:
-    """The columns of a new row of `model` (all but its id) and its INSERT, per database vendor."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-    return fields, f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608 - model names
-
-
-def _insert(obj: Model) -> None:
-    """Write a new row of `obj` in one precompiled INSERT and give `obj` its id.
-
-    The rows every report and every step writes (the case, its clocks and events): `save()` compiles the
-    statement anew each time and costs several times the statement itself. For models without signal receivers,
-    auto_now fields or database defaults left to the database — the case engine's own."""
-    fields, sql = _insert_plan(type(obj), connection.vendor)
-    values = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        (obj.pk,) = cursor.fetchone()
-    obj._state.adding = False
-    obj._state.db = DEFAULT_DB_ALIAS
 
 
 def next_number(now: datetime) -> str:
@@ -207,7 +181,7 @@ def _event(
         data=data or {},
         created_at=now,
     )
-    _insert(event)
+    insert(event)
     audit.record(
         f"case.{action}",
         actor=actor,
@@ -442,9 +416,9 @@ def _intake(report: Report, key: str | None, *, actor: Any, ip: str | None, now:
             warn_at=clock.warn_at,
             due_at=clock.due_at,
         )
-        _insert(case)
+        insert(case)
         clock.case = case
-        _insert(clock)
+        insert(clock)
         event = _event(
             case,
             Action.REPORT,
