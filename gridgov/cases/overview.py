@@ -64,12 +64,16 @@ class ChildFigures(Protocol):
 
     key: str
     label: Any  # the column's heading
+    # Whether a figure above zero calls for action (overdue inspections), shown in red; else it is work done
+    # (disputes settled, volunteer hours), shown plainly.
+    alarming: bool
 
-    def counts(self, level: int, ids: list[int]) -> dict[int, int]:
-        """Per grid of `level` among `ids`: the figure (grids left out count 0)."""
+    def counts(self, level: int, ids: list[int], period: Period) -> dict[int, int]:
+        """Per grid of `level` among `ids`: the figure in `period` (or now, for a figure of a state, like
+        the overdue inspections); grids left out count 0."""
         ...
 
-    def link(self, code: str) -> str:
+    def link(self, code: str, period: Period) -> str:
         """Where the figure of grid `code` is listed."""
         ...
 
@@ -138,8 +142,9 @@ class Row:
     in_village: int = 0
     beyond: int = 0
     links: dict[str, str] = field(default_factory=dict)
-    # The provided figures (`ChildFigures`), in the order of `Overview.columns`: (heading, value, link).
-    more: list[tuple[Any, int, str]] = field(default_factory=list)
+    # The provided figures (`ChildFigures`), in the order of `Overview.columns`: (heading, value, link,
+    # alarming).
+    more: list[tuple[Any, int, str, bool]] = field(default_factory=list)
 
     @property
     def resolved(self) -> int:
@@ -155,8 +160,8 @@ class Row:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.beyond += other.beyond
         self.more = [
-            (label, mine + theirs, link)
-            for (label, mine, link), (_, theirs, _) in zip(self.more, other.more, strict=True)
+            (label, mine + theirs, link, alarming)
+            for (label, mine, link, alarming), (_, theirs, _, _) in zip(self.more, other.more, strict=True)
         ]
 
 
@@ -270,17 +275,23 @@ def build(user: Any, grid: Grid, period: Period, now: dt.datetime | None = None)
 
     ids = [c.pk for c in children]
     for figures in _figures:
-        counted = figures.counts(child_level, ids)
+        counted = figures.counts(child_level, ids, period)
         for c in children:
-            rows[c.pk].more.append((figures.label, counted.get(c.pk, 0), figures.link(c.code)))
+            rows[c.pk].more.append(
+                (figures.label, counted.get(c.pk, 0), figures.link(c.code, period), figures.alarming)
+            )
         if None in rows:
-            rows[None].more.append((figures.label, 0, ""))
+            rows[None].more.append((figures.label, 0, "", figures.alarming))
 
     ordered = [rows[c.pk] for c in children]
     # Cases of a grid closed meanwhile (split, merged) or placed at the shown grid itself come last.
     if None in rows:
         ordered.append(rows[None])
-    total = Row(grid, links=_list_links(grid.code), more=[(f.label, 0, f.link(grid.code)) for f in _figures])
+    total = Row(
+        grid,
+        links=_list_links(grid.code),
+        more=[(f.label, 0, f.link(grid.code, period), f.alarming) for f in _figures],
+    )
     for each in ordered:
         total.add(each)
     supervised: list[Case] = list(

@@ -278,11 +278,12 @@ class OverdueInspections:
 
     key = "overdue_inspections"
     label = _("overdue inspections")
+    alarming = True
 
-    def counts(self, level: int, ids: list[int]) -> dict[int, int]:
-        return overdue_counts(level, ids)
+    def counts(self, level: int, ids: list[int], period: Any) -> dict[int, int]:
+        return overdue_counts(level, ids)  # overdue now, whatever the period
 
-    def link(self, code: str) -> str:
+    def link(self, code: str, period: Any) -> str:
         return f"{reverse('fieldwork:tasks')}?{urlencode({'grid': code, 'state': 'overdue'})}"
 
 
