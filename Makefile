@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := gridgov/static/vendor
 
-.PHONY: run test lint check vendor messages browser clean bench
+.PHONY: run test lint check vendor messages browser fonts clean bench
 
-run: $(BIN)/.installed vendor messages
+run: $(BIN)/.installed vendor messages fonts
 	$(BIN)/gridgov demo
 
 test: $(BIN)/.installed vendor messages browser
@@ -42,6 +42,12 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wqy"; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	  else echo "browser tests need: sudo apt-get install chromium fonts-wqy-microhei"; fi; fi
+
+# The mediation agreements (PDF) embed a CJK TrueType font; install Debian's when missing and we may.
+fonts:
+	@if ! fc-list 2>/dev/null | grep -qi "wqy"; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	  else echo "mediation agreements (PDF) need a CJK font: sudo apt-get install fonts-wqy-microhei"; fi; fi
 
 bench: $(BIN)/.installed
 	for f in bench/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

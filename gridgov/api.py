@@ -20,8 +20,10 @@ from gridgov.cases.api import error_body
 from gridgov.cases.api import router as cases_router
 from gridgov.cases.errors import CaseError
 from gridgov.cases.workflow import FIELD_LABELS
+from gridgov.community.api import router as community_router
 from gridgov.fieldwork.api import router as fieldwork_router
 from gridgov.grids.api import router as grids_router
+from gridgov.mediation.api import router as mediation_router
 from gridgov.mobile.api import router as mobile_router
 from gridgov.registry.api import router as registry_router
 
@@ -50,6 +52,8 @@ api = GridgovAPI(title="gridgov API", version="1", auth=django_auth, urls_namesp
 api.add_router("/grids/", grids_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/fieldwork/", fieldwork_router)
+api.add_router("/mediation/", mediation_router)
+api.add_router("/community/", community_router)
 api.add_router("/mobile/", mobile_router)
 api.add_router("/registry/", registry_router)
 

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "gridgov.registry",
     "gridgov.cases",
     "gridgov.fieldwork",
+    "gridgov.community",
+    "gridgov.mediation",
     "gridgov.mobile",
 ]
 

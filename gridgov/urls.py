@@ -25,6 +25,8 @@ urlpatterns = [
     path("catalog/", include("gridgov.catalog.urls")),
     path("registry/", include("gridgov.registry.urls")),
     path("fieldwork/", include("gridgov.fieldwork.urls")),
+    path("mediation/", include("gridgov.mediation.urls")),
+    path("community/", include("gridgov.community.urls")),
     path("m/", include("gridgov.mobile.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -136,7 +136,7 @@ def use_the_registry(numbers: dict[str, str]) -> None:
     assert keeper.get(f"/registry/persons/{numbers['phone']}/").status_code == 404
 
 
-def test_no_seeded_id_or_phone_number_is_kept_in_plain_text(log_file, tmp_path):
+def test_no_seeded_id_or_phone_number_is_kept_in_plain_text(log_file, tmp_path, working_hours):
     report = seed_demo(CONFIG)
     assert report.plan is not None and report.registry is not None and report.registry.persons > 0
     secrets = planned_numbers(CONFIG, report.plan)
