@@ -90,6 +90,8 @@ def _me(request: HttpRequest) -> Me:
         roles=sorted({h.role for h in held}),
         grids=[MyGrid(id=g.pk, code=g.code, name=g.name, level=g.level) for g in grids],
         can_patrol=any(h.role in WORKER_ROLES for h in held),
+        can_volunteer=any(h.role == Role.VOLUNTEER for h in held),
+        can_mediate=any(h.role == Role.MEDIATOR for h in held),
         language=user.language,
         privacy_notice=phone.PRIVACY_NOTICE_VERSION,
     )

@@ -47,6 +47,10 @@ class Me(Schema):
     grids: list[MyGrid]
     # Holds a level-3 grid role: patrols, self-handling and on-the-spot verification.
     can_patrol: bool
+    # Holds the volunteer role: the volunteer's screens (their teams' tasks, activities, hours).
+    can_volunteer: bool
+    # Holds the mediator role: the mediator's screens (their open disputes, sessions, follow-up visits).
+    can_mediate: bool
     language: str
     privacy_notice: str
 

@@ -40,6 +40,8 @@ MODULES = {
     "m/cases": "mobile/cases.js",
     "m/worker": "mobile/worker.js",
     "m/fieldwork": "mobile/fieldwork.js",
+    "m/community": "mobile/community.js",
+    "m/mediation": "mobile/mediation.js",
 }
 STYLE = "mobile/app.css"
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
@@ -158,6 +160,75 @@ def words() -> dict[str, str]:
         "need_name": _("Enter the name."),
         "need_grid": _("Choose one of your grids."),
         "waits_for_sending": _("This inspection is on the phone and waits to be sent."),
+        **community_words(),
+        **mediation_words(),
+    }
+
+
+def community_words() -> dict[str, str]:
+    """The volunteer's screens (community.js)."""
+    return {
+        "kind_task_accept": _("Accept a task"),
+        "kind_task_decline": _("Decline a task"),
+        "kind_task_done": _("Task done"),
+        "kind_sign_up": _("Sign up for an activity"),
+        "kind_cancel_sign_up": _("Cancel a sign-up"),
+        "hours_n": _("%(h)s h"),
+        "started": _("Started"),
+        "signed_up": _("Signed up"),
+        "sign_up_cancelled": _("Sign-up cancelled"),
+        "full": _("Full"),
+        "you_lead": _("You lead this team."),
+        "leader_is": _("Leader: %(name)s"),
+        "my_hours": _("Your hours in this team: %(h)s"),
+        "call_team": _("Call the team: %(phone)s"),
+        "no_vtasks": _("No task for your teams now."),
+        "no_activities": _("No activity is open for sign-up now."),
+        "no_joined": _("You have not signed up for an activity lately."),
+        "no_teams": _("You are not on a volunteer team yet: ask your grid worker to add you."),
+        "need_result": _("Say what was done."),
+        "open_to_grid": _("Open to every team of %(grid)s"),
+        "time_range": _("%(start)s to %(end)s"),
+        "no_limit": _("%(n)s signed up, no limit on places"),
+        "places_left": _("%(n)s of %(capacity)s places left"),
+        "signed_up_with": _("You are signed up (%(team)s)"),
+        "hours_served": _("%(h)s hours served"),
+        "attended": _("Attended"),
+        "absent": _("Absent"),
+        "attendance_pending": _("Attendance not confirmed yet"),
+    }
+
+
+def mediation_words() -> dict[str, str]:
+    """The mediator's screens (mediation.js)."""
+    return {
+        "kind_session": pgettext("a record the phone sends", "Mediation session"),
+        "kind_follow_up": pgettext("a record the phone sends", "Follow-up visit"),
+        "yuan": _("%(amount)s yuan"),
+        "sessions_n": _("Sessions held: %(n)s"),
+        "session_waiting": _("A session waits to be sent"),
+        "my_part_lead": _("You lead"),
+        "my_part_assistant": _("You assist"),
+        "my_part_committee": _("Not assigned"),
+        "dispute_n": _("Dispute %(number)s"),
+        "follow_up_n": _("Follow-up visit due %(date)s"),
+        "no_disputes": _("No open dispute waits for you."),
+        "no_follow_ups": _("No follow-up visit is due this week."),
+        "session_recorded": _("Session of %(at)s recorded."),
+        "follow_up_recorded": _("Follow-up visit recorded: %(result)s."),
+        "timeline_offline": _(
+            "No signal, and this dispute was not opened with one: its timeline is not on this phone."
+        ),
+        "not_assigned": _("No mediator is assigned to this dispute yet: sessions are recorded once one is."),
+        "present": _("Present: %(names)s"),
+        "next_steps": _("Next: %(text)s"),
+        "correct_it": _("Correct it"),
+        "need_held_at": _("Say when the session was held."),
+        "held_in_future": _("The session cannot be held later than now."),
+        "held_before_received": _("The session cannot be held before the dispute was received (%(at)s)."),
+        "need_mediators": _("Say which mediator held the session: at least one."),
+        "need_session_notes": _("Write what was said and agreed."),
+        "need_follow_up_result": _("Say whether the agreement was performed."),
     }
 
 
@@ -238,10 +309,10 @@ def _stamps() -> tuple[tuple[str, float, int], ...]:
         if isinstance(found, str):
             stat = Path(found).stat()
             out.append((found, stat.st_mtime, stat.st_size))
-    # The shell's own template changes what the app looks like too.
-    template = Path(__file__).parent / "templates" / "mobile" / "shell.html"
-    stat = template.stat()
-    out.append((str(template), stat.st_mtime, stat.st_size))
+    # The shell's own templates (it and the screens it includes) change what the app looks like too.
+    for template in sorted((Path(__file__).parent / "templates" / "mobile").glob("*.html")):
+        stat = template.stat()
+        out.append((str(template), stat.st_mtime, stat.st_size))
     return tuple(out)
 
 

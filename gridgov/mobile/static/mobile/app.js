@@ -1,6 +1,7 @@
 /* gridgov phone app: start, routes (#/report, #/mine, #/case/<number>, #/grid, #/tasks, #/patrol, #/queue,
    #/signin; the grid worker's fieldwork: #/field, #/inspections, #/inspection/<id>, #/visits, #/visit/<what>,
-   #/register, #/saved/<key>), sign-in, the queue's page and badge. Residents and grid workers use the same app; the side shown
+   #/register, #/saved/<key>; the volunteer's: #/volunteer, #/vtask/<id>, #/vactivity/<id>; the mediator's:
+   #/mediation, #/dispute/<id>, #/session/<id>, #/follow-up/<id>), sign-in, the queue's page and badge. Residents and grid workers use the same app; the side shown
    depends on /api/mobile/me (kept on the phone, so the app opens without a signal). */
 
 import {
@@ -15,6 +16,8 @@ import * as reportScreens from "m/report";
 import * as caseScreens from "m/cases";
 import * as worker from "m/worker";
 import * as fieldwork from "m/fieldwork";
+import * as community from "m/community";
+import * as mediation from "m/mediation";
 
 const view = document.getElementById("view");
 const banner = document.getElementById("banner");
@@ -98,10 +101,12 @@ function warm() {
   kept("catalog", "/api/mobile/catalog").catch(() => {});
   if (isStaff()) kept("grid", "/api/mobile/grid").catch(() => {});
   if (session.me.can_patrol) fieldwork.warm();
+  if (session.me.can_volunteer) community.warm();
+  if (session.me.can_mediate) mediation.warm();
 }
 
 // What the phone kept for the person signed in (the catalog is everybody's).
-const PERSONAL = ["me", "grid", "mine", "patrols", "patrol", ...fieldwork.KEPT];
+const PERSONAL = ["me", "grid", "mine", "patrols", "patrol", ...fieldwork.KEPT, ...community.KEPT, ...mediation.KEPT];
 
 /** Forget the person: their copies here and the service worker's answers. One more generation first, so that
     an answer asked for them and still on its way is not kept after (core.kept, sw.js). */
@@ -167,13 +172,32 @@ async function whoNow() {
 
 // ------------------------------------------------------------------------------------------ chrome
 
+// Roles of the community side: a volunteer or a mediator holding none of the grid's roles has no grid map and
+// no grid tasks (they see no cases): their own screens come first.
+const COMMUNITY_ROLES = ["resident", "volunteer", "mediator"];
+
+function communityOnly(me = session.me) {
+  return Boolean(me && (me.can_volunteer || me.can_mediate) && me.roles.every((role) => COMMUNITY_ROLES.includes(role)));
+}
+
+/** Whether the person signed in sees the screens of a side (a tab's data-side, a route's second word). */
+function mayUse(side, me = session.me) {
+  if (!me) return false;
+  if (side === "staff") return isStaff();
+  if (side === "resident") return !isStaff();
+  if (side === "patrol" || side === "worker") return Boolean(me.can_patrol);
+  if (side === "volunteer") return Boolean(me.can_volunteer);
+  if (side === "mediator") return Boolean(me.can_mediate);
+  return true;
+}
+
 function renderTabs() {
   const tabs = document.getElementById("tabs");
   const me = session.me;
   tabs.hidden = !me;
   for (const link of tabs.querySelectorAll("a")) {
     const side = link.dataset.side;
-    link.hidden = !me || (side === "staff" && !isStaff()) || (side === "resident" && isStaff()) || (side === "patrol" && !me.can_patrol);
+    link.hidden = !mayUse(side, me) || (side === "staff" && communityOnly(me));
   }
   markTab();
 }
@@ -224,6 +248,13 @@ const ROUTES = {
   visit: [fieldwork.visit, "worker"],
   register: [fieldwork.register, "worker"],
   saved: [fieldwork.saved, "worker"],
+  volunteer: [community.hub, "volunteer"],
+  vtask: [community.task, "volunteer"],
+  vactivity: [community.activity, "volunteer"],
+  mediation: [mediation.hub, "mediator"],
+  dispute: [mediation.dispute, "mediator"],
+  session: [mediation.sessionForm, "mediator"],
+  "follow-up": [mediation.followUp, "mediator"],
 };
 
 export function go(name, arg = "") {
@@ -233,6 +264,7 @@ export function go(name, arg = "") {
 }
 
 function home() {
+  if (communityOnly()) return session.me.can_volunteer ? "volunteer" : "mediation";
   return isStaff() ? "grid" : "report";
 }
 
@@ -265,7 +297,7 @@ async function route() {
   if (name === "signin") return mount(signinScreen());
   if (name === "queue") return mount(queueScreen());
   const target = ROUTES[name];
-  if (!target || (target[1] === "staff" && !isStaff()) || (target[1] === "worker" && !session.me.can_patrol)) return go(home());
+  if (!target || (target[1] && !mayUse(target[1]))) return go(home());
   const node = await target[0](decodeURIComponent(arg));
   if (ticket !== routing) return;
   mount(node);
@@ -389,7 +421,7 @@ function queueScreen() {
     out(row, "meta", meta.filter(Boolean).join(" · "));
     out(row, "error", record.state === "done" || parent ? "" : record.error);
     const number = resultLink(record);
-    const said = fieldwork.outcome(record);
+    const said = fieldwork.outcome(record) ?? community.outcome(record) ?? mediation.outcome(record);
     if (said) {
       const link = out(row, "result", said.text);
       if (said.href) link.href = said.href;
@@ -405,7 +437,7 @@ function queueScreen() {
     act("delete").hidden = !["failed", "needs_you", "waiting"].includes(record.state) || (record.state === "waiting" && navigator.onLine && record.attempts === 0 && !parent);
     act("force").hidden = record.state !== "needs_you";
     $(row, '[data-list="errors"]').replaceChildren(...fieldwork.refusals(record).map((text) => h("li", { text })));
-    const fix = fieldwork.fixLink(record);
+    const fix = fieldwork.fixLink(record) || mediation.fixLink(record);
     act("fix").hidden = !fix;
     if (fix) act("fix").href = fix;
     act("retry").addEventListener("click", () => queue.retry(record.key));
