@@ -127,6 +127,15 @@ class DemoConfig:
     organisations: int = 3_000
     components: int = 5_000
     visits: int = 400
+    # Mediation (gridgov.demo.mediation): disputes received over the last year in the towns' grids, and the town
+    # of the reference report (白泥井镇 settled more than 960 in a year) with its share of them.
+    disputes: int = 2400
+    busy_town: str = "102"
+    busy_town_disputes: int = 1230
+    # Community (gridgov.demo.community): volunteer teams' activities over the last year and the next weeks, and
+    # the tasks grids gave the teams.
+    activities: int = 1000
+    team_tasks: int = 800
     # Where the outline is centred; None: the middle of the bounding box.
     centre: tuple[float, float] | None = None
 
@@ -164,6 +173,11 @@ class DemoConfig:
             organisations=40,
             components=150,
             visits=20,
+            disputes=150,
+            busy_town="",
+            busy_town_disputes=0,
+            activities=80,
+            team_tasks=40,
             centre=(109.95, 40.28),
         )
 

@@ -1,5 +1,7 @@
 """Write the demo county to the database: the responsibility list, the grid tree, the people and their roles,
-and six months of cases (`gridgov.demo.history`).
+six months of cases (`gridgov.demo.history`), the register (`gridgov.demo.registry`), a year of people's
+mediation (`gridgov.demo.mediation`) and the volunteer teams with their activities and tasks
+(`gridgov.demo.community`).
 
 One transaction: a failed seed leaves nothing behind. The grid tree goes through `do_create_grids` (one call
 for the whole tree); users and role assignments are bulk-inserted, with the one demo password hashed once
@@ -27,9 +29,11 @@ from gridgov.core import audit
 from gridgov.grids.models import Grid, GridChange
 from gridgov.grids.services import do_create_grids
 
+from .community import CommunityReport, seed_community
 from .config import DemoConfig
 from .county import CountyPlan, build_county
 from .history import HistoryReport, seed_history
+from .mediation import MediationReport, seed_mediation
 from .people import DEMO_ACCOUNTS, PeoplePlan, plan_people
 from .registry import RegistryReport, seed_registry
 
@@ -55,6 +59,8 @@ class SeedReport:
     people: PeoplePlan | None = None
     history: HistoryReport | None = None
     registry: RegistryReport | None = None
+    mediation: MediationReport | None = None
+    community: CommunityReport | None = None
 
 
 def seed_demo(
@@ -159,8 +165,15 @@ def seed_demo(
             t = lap("history", t)
 
         registry = seed_registry(config, plan, actor=actor, say=say)
-        lap("registry", t)
+        t = lap("registry", t)
         say(registry.summary())
+
+        mediation = seed_mediation(config, say=say)
+        t = lap("mediation", t)
+        say(mediation.summary())
+        community = seed_community(config, say=say)
+        lap("community", t)
+        say(community.summary())
         audit.record(
             "demo.seed",
             actor=actor,
@@ -173,6 +186,8 @@ def seed_demo(
                 "persons": registry.persons,
                 "organisations": registry.organisations,
                 "components": registry.components,
+                "disputes": mediation.disputes,
+                "activities": community.activities,
             },
         )
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
@@ -191,6 +206,8 @@ def seed_demo(
         people=people,
         history=history,
         registry=registry,
+        mediation=mediation,
+        community=community,
     )
 
 

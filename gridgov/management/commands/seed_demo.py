@@ -39,6 +39,8 @@ class Command(BaseCommand):
                 "people": _("planning people"),
                 "users": _("writing people"),
                 "registry": _("register"),
+                "mediation": _("mediation"),
+                "community": _("volunteer teams"),
             }
             parts = ", ".join(f"{stages.get(k, k)} {seconds:.1f} s" for k, seconds in report.timings.items())
             self.stdout.write(
@@ -53,6 +55,7 @@ class Command(BaseCommand):
                     "parts": parts,
                 }
             )
-            if report.registry is not None:
-                self.stdout.write(report.registry.summary())
+            for part in (report.registry, report.mediation, report.community):
+                if part is not None:
+                    self.stdout.write(part.summary())
             self.stdout.write(format_accounts(demo_accounts()))
