@@ -18,12 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
 from django.db.models import Q
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.scoping import grid_filter, held_roles, is_county_wide
-from gridgov.core.scoping import register
+from gridgov.core.scoping import register_filter
 
 from .models import Activity, Member, SignUp, Task, Team
 
@@ -198,30 +197,8 @@ def signup_q(user: Any) -> Q | None:
     return q
 
 
-def _filtered(q: Q | None, qs: models.QuerySet) -> models.QuerySet:
-    return qs if q is None else qs.filter(q)
-
-
-@register(Team)
-def _teams(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(team_q(user), qs)
-
-
-@register(Member)
-def _members(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(member_q(user), qs)
-
-
-@register(Activity)
-def _activities(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(activity_q(user), qs)
-
-
-@register(SignUp)
-def _signups(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(signup_q(user), qs)
-
-
-@register(Task)
-def _tasks(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(task_q(user), qs)
+register_filter(Team, team_q)
+register_filter(Member, member_q)
+register_filter(Activity, activity_q)
+register_filter(SignUp, signup_q)
+register_filter(Task, task_q)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import models
+from django.db.models import Q
 from django.http import Http404
 
 M = TypeVar("M", bound=models.Model)
@@ -23,6 +24,16 @@ def register(model: type[models.Model]) -> Callable[[Rule], Rule]:
         return rule
 
     return decorator
+
+
+def register_filter(model: type[models.Model], filter_of: Callable[[Any], Q | None]) -> None:
+    """The rule of `model`: the rows `filter_of(user)` finds (None: every row)."""
+
+    def rule(user: Any, qs: models.QuerySet) -> models.QuerySet:
+        q = filter_of(user)
+        return qs if q is None else qs.filter(q)
+
+    _rules[model] = rule
 
 
 def visible_to(user: Any, model_or_queryset: type[M] | models.QuerySet[M]) -> models.QuerySet[M]:

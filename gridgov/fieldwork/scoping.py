@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
 from django.db.models import Q
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.scoping import grid_filter, held_roles, is_county_wide
-from gridgov.core.scoping import register
+from gridgov.core.scoping import register_filter
 
 from .models import InspectionPlan, InspectionTask, Patrol, Visit
 
@@ -111,25 +110,7 @@ def reads_fieldwork(user: Any) -> bool:
     return any(h.role in roles for h in held_roles(user))
 
 
-def _filtered(q: Q | None, qs: models.QuerySet) -> models.QuerySet:
-    return qs if q is None else qs.filter(q)
-
-
-@register(Patrol)
-def _patrols(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(patrol_q(user), qs)
-
-
-@register(Visit)
-def _visits(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(visit_q(user), qs)
-
-
-@register(InspectionTask)
-def _tasks(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(task_q(user), qs)
-
-
-@register(InspectionPlan)
-def _plans(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(plan_q(user), qs)
+register_filter(Patrol, patrol_q)
+register_filter(Visit, visit_q)
+register_filter(InspectionTask, task_q)
+register_filter(InspectionPlan, plan_q)

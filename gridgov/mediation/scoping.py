@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.scoping import grid_filter, held_roles, is_county_wide
-from gridgov.core.scoping import register
+from gridgov.core.scoping import register, register_filter
 
 from .models import Agreement, Committee, Dispute, DisputeEvent, FollowUp, Mediator, Party, Session
 
@@ -147,23 +147,13 @@ def committee_q(user: Any) -> Q | None:
     return q
 
 
-def _filtered(q: Q | None, qs: models.QuerySet) -> models.QuerySet:
-    return qs if q is None else qs.filter(q)
-
-
 def _through_dispute(user: Any, qs: models.QuerySet) -> models.QuerySet:
     q = dispute_q(user)
     return qs if q is None else qs.filter(Exists(Dispute.objects.filter(q, pk=OuterRef("dispute_id"))))
 
 
-@register(Dispute)
-def _disputes(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(dispute_q(user), qs)
-
-
-@register(Committee)
-def _committees(user: Any, qs: models.QuerySet) -> models.QuerySet:
-    return _filtered(committee_q(user), qs)
+register_filter(Dispute, dispute_q)
+register_filter(Committee, committee_q)
 
 
 @register(Mediator)
