@@ -47,7 +47,7 @@ from . import selectors, services, story
 from .choices import OPEN_STATES, Queue, ReporterKind, State
 from .errors import Duplicate, NotAllowed
 from .models import Assignment, Case, Evidence, Notification
-from .notify import render
+from .notify import link_of, render
 from .schemas import (
     Candidate,
     CaseDetail,
@@ -287,6 +287,7 @@ def inbox(request: HttpRequest, filters: Query[InboxQuery], page: Query[PageQuer
                 kind=n.kind,
                 text=render(n.kind, n.data),
                 case=n.case.number if n.case is not None else None,
+                link=link_of(n.kind, n.data),
                 created_at=_local(n.created_at),
                 read_at=_local(n.read_at),
             )

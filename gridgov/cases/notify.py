@@ -6,7 +6,7 @@ configured sender (settings.SMS_SENDER; the default writes to the log, where pho
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache, partial
 from typing import Any, Protocol
@@ -47,6 +47,23 @@ MESSAGES: dict[str, Any] = {
     "rework": _("Case %(number)s failed verification and comes back to you: %(reason)s"),
     "to_verify": _("Case %(number)s was handled: please verify it on the spot."),
 }
+
+
+# Kinds of other apps (mediation, community…), which the engine knows nothing of: where each entry leads.
+_links: dict[str, Callable[[dict[str, Any]], str]] = {}
+
+
+def provide_kind(kind: str, message: Any, link: Callable[[dict[str, Any]], str]) -> None:
+    """A kind of notification of another app: its text (`%(…)s` from the entry's data) and where it leads (the
+    page there answers 404 to whoever may no longer see it)."""
+    MESSAGES[kind] = message
+    _links[kind] = link
+
+
+def link_of(kind: str, data: dict[str, Any]) -> str:
+    """Where an entry of another app's kind leads; "" for the engine's own (they lead to their case)."""
+    link = _links.get(kind)
+    return link(data) if link is not None else ""
 
 
 def render(kind: str, data: dict[str, Any]) -> str:

@@ -334,6 +334,8 @@ class NotificationOut(Schema):
     kind: str
     text: str
     case: str | None  # case number
+    # The page of another app's entry (a dispute assigned, a task given to a team); "" for a case's.
+    link: str = ""
     created_at: dt.datetime
     read_at: dt.datetime | None
 

@@ -9,6 +9,9 @@ class CommunityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.urls import reverse
+
+        from gridgov.cases.notify import provide_kind
         from gridgov.cases.overview import provide_figures
         from gridgov.core.nav import provide_link
 
@@ -19,3 +22,9 @@ class CommunityConfig(AppConfig):
         # The subtree overview shows the volunteer hours of each grid beside its cases.
         provide_figures(VolunteerHours())
         provide_link(nav_link)
+        # What the inbox says of a task given to a volunteer's team: it leads to the phone's tasks.
+        provide_kind(
+            "team_task",
+            _("New task for %(team)s: %(title)s"),
+            lambda data: f"{reverse('mobile:shell')}#/volunteer",
+        )

@@ -36,6 +36,7 @@ from django.utils.translation import pgettext_lazy
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import User
 from gridgov.accounts.scoping import held_roles
+from gridgov.cases import notify
 from gridgov.cases.models import Case
 from gridgov.core import audit
 from gridgov.core.errors import clean_text
@@ -923,6 +924,9 @@ def do_give_task(
             },
             ip=ip,
         )
+        # The team's volunteers with a login are told in their inbox (the phone shows the task).
+        users = Member.objects.filter(team=the_team, active=True).values_list("user_id", flat=True)
+        notify.to_users(users, None, "team_task", {"team": the_team.name, "title": text}, now)
     return task
 
 

@@ -1,6 +1,7 @@
-"""Links of the workbench's navigation that come from apps the case engine knows nothing of (fieldwork,
-mediation, community…): each app registers a function that answers its link for a request, or None when the
-user's roles do not open it. The navigation (`cases.context_processors.workbench`) adds them after its own."""
+"""Links that come from apps the case engine knows nothing of (fieldwork, mediation, community…): each app
+registers a function that answers its link, or None when the user's roles do not open it. The navigation
+(`cases.context_processors.workbench`) adds them after its own; a case's page shows those for the case (take a
+quarrel into mediation…)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,18 @@ def provide_link(provider: LinkProvider) -> LinkProvider:
 
 def provided_links(request: HttpRequest) -> list[Link]:
     return [link for provider in _providers if (link := provider(request)) is not None]
+
+
+CaseLinkProvider = Callable[[HttpRequest, Any], Link | None]
+_case_providers: list[CaseLinkProvider] = []
+
+
+def provide_case_link(provider: CaseLinkProvider) -> CaseLinkProvider:
+    """Show on a case's page the link `provider` answers for the request and the case (None: not here)."""
+    if provider not in _case_providers:
+        _case_providers.append(provider)
+    return provider
+
+
+def case_links(request: HttpRequest, case: Any) -> list[Link]:
+    return [link for provider in _case_providers if (link := provider(request, case)) is not None]

@@ -18,8 +18,26 @@ class MediationConfig(AppConfig):
         provide_figures(DisputesReceived())
         provide_figures(DisputesSettled())
         # The navigation's link to the pages, for those who work on or oversee mediation.
-        from gridgov.core.nav import provide_link
+        from gridgov.core.nav import provide_case_link, provide_link
 
-        from .views import nav_link
+        from .views import case_link, nav_link
 
         provide_link(nav_link)
+        # A case of the disputes module is taken into mediation from its page.
+        provide_case_link(case_link)
+        # What the inbox says of a dispute assigned to a mediator, or referred up to a committee.
+        from django.urls import reverse
+
+        from gridgov.cases.notify import provide_kind
+
+        def dispute_page(data: dict) -> str:
+            return reverse("mediation:dispute", args=[data["number"]])
+
+        provide_kind(
+            "dispute_assigned", _("Dispute %(number)s is yours to mediate (%(committee)s)."), dispute_page
+        )
+        provide_kind(
+            "dispute_referred",
+            _("Dispute %(number)s was referred up to %(committee)s: please assign it."),
+            dispute_page,
+        )

@@ -28,6 +28,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.cases import notify
 from gridgov.cases.choices import Action as CaseAction
 from gridgov.cases.choices import State as CaseState
 from gridgov.cases.errors import CaseNotFound
@@ -843,6 +844,10 @@ def do_assign(
             ip=ip,
             audit_action="dispute.assign",
         )
+        # The mediators are told in their inbox (those with a login; not who assigned themselves).
+        users = [m.user_id for m in (the_lead, *helpers) if m.user_id != actor.pk]
+        data = {"number": current.number, "committee": the_committee.name}
+        notify.to_users(users, None, "dispute_assigned", data, now)
     return current
 
 
@@ -1158,6 +1163,10 @@ def do_refer_up(
             audit_action="dispute.refer_up",
             audit_data={"from_level": from_level, "to_level": above.level, "committee": above.pk},
         )
+        # The committee above is told, to assign it: its mediators with a login.
+        users = Mediator.objects.filter(committee=above, active=True).values_list("user_id", flat=True)
+        data = {"number": current.number, "committee": above.name}
+        notify.to_users(users, None, "dispute_referred", data, now)
     return current
 
 

@@ -35,6 +35,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gridgov.accounts.scoping import held_roles, is_county_wide
 from gridgov.cases.errors import CaseError
 from gridgov.cases.selectors import visible_cases
+from gridgov.core import audit
 from gridgov.core.audit import client_ip
 from gridgov.core.choices import label
 from gridgov.core.paging import before_of, is_htmx, more_query
@@ -84,6 +85,7 @@ from .scoping import (
     mediator_ids,
     reads_mediation,
 )
+from .services import DISPUTES_MODULE
 
 PAGE_SIZE = 50
 QUEUE_SIZE = 10
@@ -938,7 +940,9 @@ def hand_over(request: HttpRequest, number: str) -> HttpResponse:
         )
 
     def done(d: Dispute) -> str:
-        return _("Handed over to the %(to)s with the whole record.") % {"to": d.get_handed_to_display()}
+        return _(
+            "Handed over to the %(to)s: print the whole record (PDF above) and send it with the file."
+        ) % {"to": d.get_handed_to_display()}
 
     return _step(request, number, make, run, done, "")
 
@@ -954,13 +958,26 @@ def _pdf(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _document(request: HttpRequest, number: str, make: Callable[[Dispute], bytes], name: str) -> HttpResponse:
+def _document(request: HttpRequest, number: str, make: Callable[..., bytes], name: str) -> HttpResponse:
+    """The PDF, ID and phone numbers masked; posted, the copy with them in full for the parties to sign, for
+    those who work on the dispute only, and audited."""
     from .agreement_pdf import MissingGlyphs
 
     user = _reader(request)
     dispute = _dispute(user, number)
+    unmasked = request.method == "POST"
+    if unmasked:
+        if not may_act(user, dispute):
+            raise PermissionDenied
+        audit.atomic_record(
+            "dispute.document.unmasked",
+            actor=user,
+            target=dispute,
+            data={"number": dispute.number, "document": name},
+            ip=client_ip(request),
+        )
     try:
-        data = make(dispute)
+        data = make(dispute, unmasked=unmasked)
     except MissingGlyphs as exc:
         messages.error(request, str(exc.message))
         return _to_dispute(dispute)
@@ -973,16 +990,16 @@ def _document(request: HttpRequest, number: str, make: Callable[[Dispute], bytes
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def agreement_document(request: HttpRequest, number: str) -> HttpResponse:
-    """The mediation agreement (人民调解协议书) to print and sign, ID and phone numbers masked."""
+    """The mediation agreement (人民调解协议书) to print and sign."""
     from .agreement_pdf import agreement_pdf
 
     return _document(request, number, agreement_pdf, "调解协议书")
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def record_document(request: HttpRequest, number: str) -> HttpResponse:
     """The whole record of the dispute (卷宗), as handed over to the judicial office or a court."""
     from .agreement_pdf import record_pdf
@@ -1108,3 +1125,17 @@ def nav_link(request: HttpRequest) -> tuple[str, Any, str] | None:
     if not user.is_authenticated or not reads_mediation(user):
         return None
     return (reverse("mediation:home"), _("Mediation"), "")
+
+
+def case_link(request: HttpRequest, case: Any) -> tuple[str, Any, str] | None:
+    """On the page of a case of the disputes module: take it into mediation, for those who receive disputes
+    (no query: the case's item is loaded with it, the user's roles once a request)."""
+    user = request.user
+    item = case.item
+    if item is None or not item.code.startswith(DISPUTES_MODULE) or not may_receive(user):
+        return None
+    return (
+        f"{reverse('mediation:dispute_new')}?{urlencode({'case': case.number})}",
+        _("Take into mediation"),
+        "",
+    )

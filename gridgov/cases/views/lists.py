@@ -35,6 +35,7 @@ from ..choices import OPEN_STATES, Channel, Colour, Queue, State
 from ..errors import CaseError
 from ..exports import export_response
 from ..models import Case, Notification
+from ..notify import link_of
 from ..notify import render as render_notification
 from ..scoping import held_roles, staff_roles
 
@@ -399,12 +400,13 @@ def case_export(request: HttpRequest) -> HttpResponse:
 class NotificationRow:
     note: Notification
     text: str
-    case_url: str
+    url: str
     unread: bool
 
 
 def _notification_rows(user: Any, notes: list[Notification]) -> list[NotificationRow]:
-    """The rows of an inbox, each linking to its case only when the user may still open it."""
+    """The rows of an inbox, each linking to its case only when the user may still open it (or, for another
+    app's entry, to its page there)."""
     ids = {n.case_id for n in notes if n.case_id}
     visible = (
         set(selectors.visible_cases(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
@@ -413,9 +415,9 @@ def _notification_rows(user: Any, notes: list[Notification]) -> list[Notificatio
         NotificationRow(
             note=n,
             text=render_notification(n.kind, n.data),
-            case_url=reverse("cases:detail", args=[n.case.number])
+            url=reverse("cases:detail", args=[n.case.number])
             if n.case is not None and n.case_id in visible
-            else "",
+            else link_of(n.kind, n.data),
             unread=n.read_at is None,
         )
         for n in notes

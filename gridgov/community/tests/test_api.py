@@ -319,3 +319,15 @@ def test_refusals_speak_the_users_language(plans):
         "党建联盟",
         "志愿服务队",
     }
+
+
+def test_the_volunteers_of_a_team_given_a_task_are_told_in_their_inbox(plans):
+    # vol1 drives for the car team; vol2 is in the patrol only.
+    inbox = as_user(plans.crew.vol1).get("/api/cases/inbox").json()["items"]
+    told = [n for n in inbox if n["kind"] == "team_task"]
+    assert len(told) == 1 and "护送老人" in told[0]["text"] and told[0]["link"] == "/m/#/volunteer"
+    assert not [
+        n
+        for n in as_user(plans.crew.vol2).get("/api/cases/inbox").json()["items"]
+        if n["kind"] == "team_task"
+    ]

@@ -238,6 +238,10 @@ def test_a_case_of_the_disputes_module_is_taken_into_mediation_once(med):
     w = med.w
     case = report_case(w, item="072001", description="楼上漏水，邻居吵起来了", address="幸福小区3号楼")
     client = as_user(w.l2head)
+    # The case's page offers to take it into mediation, to those who receive disputes.
+    take = f'href="/mediation/disputes/new/?case={case.number}"'
+    assert take in page(client, f"/cases/{case.number}/")
+    assert take not in page(as_user(w.leader), f"/cases/{case.number}/")
     html = page(client, "/mediation/disputes/new/", {"case": case.number})
     assert f'value="{case.number}"' in html
     response = client.post(
@@ -254,6 +258,7 @@ def test_a_case_of_the_disputes_module_is_taken_into_mediation_once(med):
     assert again["Location"] == url_of(dispute) and Dispute.objects.filter(case=case).count() == 1
 
     other = report_case(w, description="垃圾箱满了")  # module 01
+    assert "/mediation/disputes/new/" not in page(client, f"/cases/{other.number}/")
     before = snapshot()
     response = client.post("/mediation/disputes/new/", intake(case=other.number))
     assert response.status_code == 422 and error_of(response.content.decode(), "id_case")
@@ -491,3 +496,45 @@ def test_committees_and_their_mediators(med, django_assert_max_num_queries):
     gone = html.split(f'data-id="{med.gone.pk}"')[1].split("</tr>")[0]
     assert "is-gone" in html and "mediator=" not in gone
     assert client.get(f"/mediation/committees/{med.other_committee.pk}/").status_code == 404
+
+
+def test_the_mediators_assigned_and_the_committee_referred_to_are_told_in_their_inbox(med):
+    w = med.w
+    dispute = receive(med)
+    services.do_assign(
+        dispute, actor=w.specialist, committee=med.village_committee, lead=med.elder, assistants=[med.teacher]
+    )
+    # The elder (a login) is told, with a link to the dispute; the teacher has no login.
+    inbox = page(as_user(w.mediator), "/cases/inbox/")
+    assert f'href="/mediation/disputes/{dispute.number}/"' in inbox and dispute.number in inbox
+    services.do_record_session(dispute, actor=w.mediator, held_at=timezone.now(), mediators=[med.elder])
+    services.do_record_outcome(dispute, actor=w.mediator, outcome="failed", terms="双方分歧太大")
+    services.do_refer_up(dispute, actor=w.mediator, reason="村里调不成，请镇里调解")
+    # The town's committee gets it to assign: its mediator with a login is told.
+    inbox = page(as_user(med.town_user), "/cases/inbox/")
+    assert f'href="/mediation/disputes/{dispute.number}/"' in inbox and med.town_committee.name in inbox
+
+
+def test_the_copy_to_sign_carries_the_full_numbers_for_those_who_work_on_it_and_is_audited(med):
+    pdfium = pytest.importorskip("pypdfium2")
+    from gridgov.core.models import AuditRecord
+
+    w = med.w
+    dispute = mediate(med, receive(med))
+    services.do_record_outcome(dispute, actor=w.specialist, outcome="agreement", terms="李四赔偿张三3000元")
+    url = f"/mediation/disputes/{dispute.number}/agreement.pdf"
+
+    def text(response) -> str:
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        doc = pdfium.PdfDocument(response.content)
+        return "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+
+    full = two_parties()[0]["id_number"]
+    client = as_user(w.specialist)
+    assert full not in text(client.get(url))  # masked by default
+    assert not AuditRecord.objects.filter(action="dispute.document.unmasked").exists()
+    assert full in text(client.post(url))
+    assert AuditRecord.objects.filter(action="dispute.document.unmasked", actor=w.specialist).count() == 1
+    # A leader reads the dispute but does not work on it: the masked copy only.
+    leader = as_user(w.leader)
+    assert leader.get(url).status_code == 200 and leader.post(url).status_code == 403
