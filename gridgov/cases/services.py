@@ -4,6 +4,7 @@ nothing does. The transition table in `workflow.py` decides who may do what."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from gridgov.core.calendar import add_working_time, working_time_between
 from gridgov.core.errors import clean_text
 from gridgov.core.rawsql import insert
 from gridgov.core.scoping import visible_to
-from gridgov.grids.coords import check_crs, to_wgs84
+from gridgov.grids.coords import WGS84, check_crs, to_wgs84
 from gridgov.grids.locator import get_locator
 from gridgov.grids.models import Grid
 
@@ -284,6 +285,39 @@ def wgs84_point(lon: float, lat: float, crs: str) -> tuple[float, float]:
     except Exception as exc:
         raise Invalid(str(getattr(exc, "message", exc)), field="crs") from exc
     return to_wgs84(lon, lat, checked)
+
+
+# A phone's fix, in metres: beyond this it is no fix.
+MAX_ACCURACY_M = 100_000
+
+
+def gps_point(lon: Any, lat: Any) -> tuple[float, float] | None:
+    """A phone's GPS point (WGS-84) as it was sent, checked; None when the phone had no fix."""
+    if lon is None and lat is None:
+        return None
+    if lon is None or lat is None:
+        raise Invalid(_("Give both longitude and latitude."), field="lon" if lon is None else "lat")
+    try:
+        x, y = float(lon), float(lat)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(_("Longitude and latitude are numbers."), field="lon") from exc
+    return wgs84_point(x, y, WGS84)  # NaN and infinity fail its range
+
+
+def gps_accuracy(accuracy_m: Any) -> float | None:
+    """The accuracy of a phone's fix in metres, checked; None when it sent none."""
+    if accuracy_m is None or accuracy_m == "":
+        return None
+    try:
+        accuracy = float(accuracy_m)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(_("The accuracy is a number of metres."), field="accuracy_m") from exc
+    if not (math.isfinite(accuracy) and 0 <= accuracy <= MAX_ACCURACY_M):
+        raise Invalid(
+            _("The accuracy lies between 0 and %(limit)d metres.") % {"limit": MAX_ACCURACY_M},
+            field="accuracy_m",
+        )
+    return accuracy
 
 
 def _place(report: Report) -> tuple[Grid, float | None, float | None]:

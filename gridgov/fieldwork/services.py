@@ -35,14 +35,13 @@ from gridgov.accounts.scoping import grid_filter, held_roles
 from gridgov.cases.choices import Channel
 from gridgov.cases.duplicates import distance_m
 from gridgov.cases.evidence import CheckedFile, EvidenceError, check_files, store_files
-from gridgov.cases.services import Report, do_report, wgs84_point
+from gridgov.cases.services import Report, do_report, gps_accuracy, gps_point
 from gridgov.catalog.models import Item, ItemKind
 from gridgov.catalog.selectors import active_item
 from gridgov.core import audit
 from gridgov.core.errors import clean_text
 from gridgov.core.schemas import MAX_ID
 from gridgov.core.scoping import visible_to
-from gridgov.grids.coords import WGS84
 from gridgov.grids.locator import locate
 from gridgov.grids.models import Grid
 from gridgov.registry.choices import ComponentState
@@ -69,7 +68,6 @@ logger = logging.getLogger(__name__)
 
 MAX_NOTE = 2000
 MAX_ANSWER_NOTE = 500
-MAX_ACCURACY_M = 100_000
 
 
 @dataclass(frozen=True)
@@ -125,19 +123,6 @@ def _phone_moment(value: Any, now: datetime, field: str) -> datetime:
             field=field,
         )
     return moment
-
-
-def _place(lon: Any, lat: Any) -> tuple[float, float] | None:
-    """A WGS-84 point (GPS), or None when the phone had no fix."""
-    if lon is None and lat is None:
-        return None
-    if lon is None or lat is None:
-        raise Invalid(_("Give both longitude and latitude."), field="lon" if lon is None else "lat")
-    try:
-        x, y = float(lon), float(lat)
-    except (TypeError, ValueError) as exc:
-        raise Invalid(_("Longitude and latitude are numbers."), field="lon") from exc
-    return wgs84_point(x, y, WGS84)  # the case engine's check of a point (NaN and infinity fail its range)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -269,7 +254,7 @@ def do_start_patrol(
         )
     now = now or timezone.now()
     started = _phone_moment(at, now, "at")
-    place = _place(lon, lat)
+    place = gps_point(lon, lat)
     grid = _worker_grid(grids, place)
     try:
         with transaction.atomic(durable=not connection.in_atomic_block):
@@ -391,7 +376,7 @@ def do_end_patrol(
     _not_in_future(ended, now, "at")
     if ended < patrol.started_at:
         raise Invalid(_("The check-out cannot come before the check-in."), field="at")
-    place = _place(lon, lat)
+    place = gps_point(lon, lat)
     with transaction.atomic(durable=not connection.in_atomic_block):
         current = Patrol.objects.select_for_update().get(pk=patrol.pk)
         if current.ended_at is not None:  # the same check-out, sent twice at once
@@ -512,18 +497,8 @@ def do_record_visit(
     the_place = _visited(
         Organisation, organisation, actor, "organisation", _("No place of the grids you work in has this id.")
     )
-    place = _place(lon, lat)
-    accuracy = None
-    if accuracy_m is not None and accuracy_m != "":
-        try:
-            accuracy = float(accuracy_m)
-        except (TypeError, ValueError) as exc:
-            raise Invalid(_("The accuracy is a number of metres."), field="accuracy_m") from exc
-        if not (math.isfinite(accuracy) and 0 <= accuracy <= MAX_ACCURACY_M):
-            raise Invalid(
-                _("The accuracy lies between 0 and %(limit)d metres.") % {"limit": MAX_ACCURACY_M},
-                field="accuracy_m",
-            )
+    place = gps_point(lon, lat)
+    accuracy = gps_accuracy(accuracy_m)
     if purpose == VisitPurpose.CARE and the_household is None and the_person is None:
         raise Invalid(_("A care visit is to a person or a household: say whom."), field="person")
     if place is None and the_household is None and the_person is None and the_place is None:
@@ -969,7 +944,7 @@ def do_complete_task(
     now = now or timezone.now()
     done_at = _phone_moment(at, now, "at") if at not in (None, "") else now
     result = parse_answers(answers, task.plan.checklist)
-    place = _place(lon, lat)
+    place = gps_point(lon, lat)
     text = clean_text(note, "note", MAX_NOTE, label=_("Note"))
     checked = _photos(photos)
     failed = any(r["answer"] == Answer.NOT_OK for r in result.values())

@@ -33,7 +33,7 @@ from gridgov.cases.choices import Action as CaseAction
 from gridgov.cases.choices import State as CaseState
 from gridgov.cases.errors import CaseNotFound
 from gridgov.cases.models import Case
-from gridgov.cases.services import Step, do_transition, normalise_phone, wgs84_point
+from gridgov.cases.services import Step, do_transition, gps_accuracy, gps_point, normalise_phone
 from gridgov.core import audit
 from gridgov.core.choices import label
 from gridgov.core.errors import clean_text
@@ -41,7 +41,6 @@ from gridgov.core.masking import mask_id_number, mask_phone
 from gridgov.core.personal import ID_NUMBER, PHONE, blind_index, encrypt_text
 from gridgov.core.schemas import MAX_ID
 from gridgov.core.scoping import visible_to
-from gridgov.grids.coords import WGS84
 from gridgov.grids.models import Grid
 from gridgov.registry.codes import DocumentKind
 from gridgov.registry.models import Person
@@ -72,8 +71,6 @@ MAX_TITLE = 100
 MAX_DESCRIPTION = 4000
 MAX_TEXT = 4000
 MAX_NOTE = 2000
-# A phone's fix, in metres (as fieldwork takes it).
-MAX_ACCURACY_M = 100_000
 MAX_NAME = 50
 MAX_ADDRESS = 200
 MAX_PLACE = 200
@@ -1071,20 +1068,19 @@ def do_record_follow_up(
     if agreement is not None and timezone.localtime(at).date() < agreement.signed_on:
         raise Invalid(_("A follow-up visit comes after the agreement was signed."), field="done_at")
     text = _text(note, "note", MAX_NOTE)
-    if (lon is None) != (lat is None):
-        raise Invalid(_("Give both longitude and latitude."), field="lon" if lon is None else "lat")
-    if lon is not None and lat is not None:
-        lon, lat = wgs84_point(lon, lat, WGS84)
-    if accuracy_m is not None and not (0 <= accuracy_m <= MAX_ACCURACY_M):
-        raise Invalid(
-            _("The accuracy lies between 0 and %(limit)d metres.") % {"limit": MAX_ACCURACY_M},
-            field="accuracy_m",
-        )
+    point = gps_point(lon, lat)
+    accuracy = gps_accuracy(accuracy_m)
     if visit.done_at is not None:
         raise WrongState(_("This follow-up visit has been recorded already."))
     with transaction.atomic(durable=not connection.in_atomic_block):
         updated = FollowUp.objects.filter(pk=fid, done_at__isnull=True).update(
-            done_at=at, visitor=actor, result=the_result, note=text, lon=lon, lat=lat, accuracy_m=accuracy_m
+            done_at=at,
+            visitor=actor,
+            result=the_result,
+            note=text,
+            lon=point[0] if point else None,
+            lat=point[1] if point else None,
+            accuracy_m=accuracy,
         )
         if updated != 1:
             raise WrongState(_("This follow-up visit has been recorded already."))
