@@ -29,10 +29,12 @@ node_modules/.installed: package.json package-lock.json
 
 # Front-end libraries come from npm (locked) and are copied, never committed, never loaded from a CDN.
 vendor: node_modules/.installed
-	mkdir -p $(VENDOR)/leaflet $(VENDOR)/htmx $(VENDOR)/alpinejs
+	mkdir -p $(VENDOR)/leaflet $(VENDOR)/htmx $(VENDOR)/alpinejs $(VENDOR)/echarts $(VENDOR)/hls
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.js.map node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	cp node_modules/alpinejs/dist/cdn.min.js $(VENDOR)/alpinejs/alpine.min.js
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
+	cp node_modules/hls.js/dist/hls.min.js $(VENDOR)/hls/
 
 messages: $(BIN)/.installed
 	$(BIN)/gridgov compile-translations

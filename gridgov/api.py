@@ -20,6 +20,8 @@ from gridgov.cases.api import error_body
 from gridgov.cases.api import router as cases_router
 from gridgov.cases.errors import CaseError
 from gridgov.cases.workflow import FIELD_LABELS
+from gridgov.assessment.api import router as assessment_router
+from gridgov.command.api import router as command_router
 from gridgov.community.api import router as community_router
 from gridgov.fieldwork.api import router as fieldwork_router
 from gridgov.grids.api import router as grids_router
@@ -53,6 +55,8 @@ api.add_router("/grids/", grids_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/fieldwork/", fieldwork_router)
 api.add_router("/mediation/", mediation_router)
+api.add_router("/command/", command_router)
+api.add_router("/assessment/", assessment_router)
 api.add_router("/community/", community_router)
 api.add_router("/mobile/", mobile_router)
 api.add_router("/registry/", registry_router)

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "gridgov.fieldwork",
     "gridgov.community",
     "gridgov.mediation",
+    "gridgov.command",
+    "gridgov.assessment",
     "gridgov.mobile",
 ]
 

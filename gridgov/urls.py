@@ -27,6 +27,8 @@ urlpatterns = [
     path("fieldwork/", include("gridgov.fieldwork.urls")),
     path("mediation/", include("gridgov.mediation.urls")),
     path("community/", include("gridgov.community.urls")),
+    path("command/", include("gridgov.command.urls")),
+    path("assessment/", include("gridgov.assessment.urls")),
     path("m/", include("gridgov.mobile.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
