@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "gridgov.mediation",
     "gridgov.command",
     "gridgov.assessment",
+    "gridgov.open311",
     "gridgov.mobile",
 ]
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("community/", include("gridgov.community.urls")),
     path("command/", include("gridgov.command.urls")),
     path("assessment/", include("gridgov.assessment.urls")),
+    path("open311/", include("gridgov.open311.urls")),
     path("m/", include("gridgov.mobile.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

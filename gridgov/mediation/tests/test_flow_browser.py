@@ -78,6 +78,19 @@ def pdf_pages(data: bytes, png: Path) -> list[str]:
         pdf.close()
 
 
+# Submits a form twice in a row and answers how many of the submits the browser went on with.
+SUBMIT_TWICE = """selector => {
+    const form = document.querySelector(selector);
+    let sent = 0;
+    const count = (event) => { if (!event.defaultPrevented) sent += 1; };
+    window.addEventListener("submit", count);
+    form.requestSubmit();
+    form.requestSubmit();
+    window.removeEventListener("submit", count);
+    return sent;
+}"""
+
+
 def test_a_reported_quarrel_is_mediated_to_an_agreement_and_visited(live_server, med):
     w = med.w
     base = live_server.url
@@ -159,7 +172,8 @@ def test_a_reported_quarrel_is_mediated_to_an_agreement_and_visited(live_server,
             page.check(f'#session-form input[name="mediators"][value="{med.teacher.pk}"]')
             page.fill("#session-form #id_notes", notes)
             with page.expect_navigation():
-                page.click("#session-form button.primary")
+                # A second tap while the first is on its way (a slow network) is not sent again.
+                assert page.evaluate(SUBMIT_TWICE, "#session-form") == 1
             assert page.locator(".message.success").count() == 1
         assert page.locator(".md-session").count() == 2
         shoot(page, "mediation-dispute-sessions-desktop", full_page=True)
