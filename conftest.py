@@ -42,6 +42,38 @@ def small_tree_specs(towns: int = 2, villages: int = 2, grids: int = 2) -> list[
     return specs
 
 
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker):
+    """Database work done once for a module's tests, held in an outer transaction that is rolled back after
+    the module. Each test's own transaction (the `db` fixture) nests in it as a savepoint, so every test
+    starts from exactly the module's data and its own changes are rolled back after it.
+
+    Yields `unblocked`, the context to do the module's database work in. Use it from a module-scoped fixture
+    only in a module whose database tests all run on that data (a test of the module running after the first
+    user sees it too), with no transactional test in the module, and no test that reaches the database from
+    another thread or process (the outer transaction holds SQLite's write lock for the module):
+
+        @pytest.fixture(scope="module")
+        def county_once(module_db):
+            with module_db():
+                seed_demo(DemoConfig.small())
+
+        @pytest.fixture
+        def county(db, county_once): ...
+    """
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        yield django_db_blocker.unblock
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture(autouse=True)
 def fresh_caches():
     """Tests roll their transactions back, so cache generations can repeat: start each test with fresh caches."""

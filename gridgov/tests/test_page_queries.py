@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 
 from gridgov.accounts.models import User
 from gridgov.cases.models import Case
@@ -166,17 +166,24 @@ class Sweep:
         return out
 
 
+@pytest.fixture(scope="module")
+def demo_world_once(module_db):
+    """Seeded once for the module (each test's changes are rolled back after it)."""
+    with module_db(), override_settings(LANGUAGE_CODE="en"):
+        seed_demo(DemoConfig.small())
+        storied_cases()
+        # A case of the other town: out of scope for the demo town's people (404 to them, never a 500).
+        return (
+            Case.objects.filter(grid__code__startswith="150621104")
+            .order_by("id")
+            .values_list("number", flat=True)[0]
+        )
+
+
 @pytest.fixture
-def demo_world(db, settings):
+def demo_world(db, settings, demo_world_once):
     settings.LANGUAGE_CODE = "en"
-    seed_demo(DemoConfig.small())
-    storied_cases()
-    # A case of the other town: out of scope for the demo town's people (404 to them, never a 500).
-    return (
-        Case.objects.filter(grid__code__startswith="150621104")
-        .order_by("id")
-        .values_list("number", flat=True)[0]
-    )
+    return demo_world_once
 
 
 @pytest.mark.parametrize("username", ROLES)

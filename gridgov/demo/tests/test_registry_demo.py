@@ -38,9 +38,16 @@ from gridgov.registry.validators import component_id_parts, is_valid_credit_code
 CONFIG = replace(DemoConfig.small(), cases=0)
 
 
+@pytest.fixture(scope="module")
+def demo_once(module_db):
+    """Seeded once for the module (each test's changes are rolled back after it)."""
+    with module_db():
+        return seed_demo(CONFIG)
+
+
 @pytest.fixture
-def demo(db):
-    return seed_demo(CONFIG)
+def demo(db, demo_once):
+    return demo_once
 
 
 def shapes(level: int) -> dict[int, shapely.Geometry]:

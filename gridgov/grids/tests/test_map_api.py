@@ -20,9 +20,15 @@ pytestmark = pytest.mark.django_db
 API = "/api/grids/"
 
 
+@pytest.fixture(scope="module")
+def county_once(module_db):
+    """Seeded once for the module (each test's changes are rolled back after it)."""
+    with module_db():
+        seed_demo(DemoConfig.small())
+
+
 @pytest.fixture
-def county(db):
-    seed_demo(DemoConfig.small())
+def county(db, county_once):
     return {g.code: g for g in Grid.objects.current()}
 
 
