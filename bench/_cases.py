@@ -451,6 +451,7 @@ def load_cases(
                     "rating": "satisfied" if st == "closed" else "",
                     "rated_at": closed if st == "closed" else None,
                     "disputed": 0,
+                    "component_code": "",
                 }
                 if not pg:
                     row["confidential"] = 0

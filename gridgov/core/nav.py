@@ -41,3 +41,20 @@ def provide_case_link(provider: CaseLinkProvider) -> CaseLinkProvider:
 
 def case_links(request: HttpRequest, case: Any) -> list[Link]:
     return [link for provider in _case_providers if (link := provider(request, case)) is not None]
+
+
+# A panel on a case's page from an app the engine knows nothing of (the cameras near the case…): rendered HTML.
+CasePanelProvider = Callable[[HttpRequest, Any], str | None]
+_case_panels: list[CasePanelProvider] = []
+
+
+def provide_case_panel(provider: CasePanelProvider) -> CasePanelProvider:
+    """Show on a case's page the HTML fragment `provider` renders for the request and the case (None: none).
+    The fragment is rendered by the app's own template (autoescaped); registered in `ready()`."""
+    if provider not in _case_panels:
+        _case_panels.append(provider)
+    return provider
+
+
+def case_panels(request: HttpRequest, case: Any) -> list[str]:
+    return [html for provider in _case_panels if (html := provider(request, case))]

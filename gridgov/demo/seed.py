@@ -28,11 +28,14 @@ from gridgov.catalog.models import Department
 from gridgov.core import audit
 from gridgov.grids.models import Grid, GridChange
 from gridgov.grids.services import do_create_grids
+from gridgov.open311.demo import add_demo_questions
 
+from .cameras import CamerasReport, seed_cameras
 from .community import CommunityReport, seed_community
 from .config import DemoConfig
 from .county import CountyPlan, build_county
 from .history import HistoryReport, seed_history
+from .incidents import IncidentsReport, seed_incidents
 from .mediation import MediationReport, seed_mediation
 from .people import DEMO_ACCOUNTS, PeoplePlan, plan_people
 from .registry import RegistryReport, seed_registry
@@ -61,6 +64,8 @@ class SeedReport:
     registry: RegistryReport | None = None
     mediation: MediationReport | None = None
     community: CommunityReport | None = None
+    cameras: CamerasReport | None = None
+    incidents: IncidentsReport | None = None
 
 
 def seed_demo(
@@ -172,8 +177,16 @@ def seed_demo(
         t = lap("mediation", t)
         say(mediation.summary())
         community = seed_community(config, say=say)
-        lap("community", t)
+        t = lap("community", t)
         say(community.summary())
+        # The command centre: cameras and alarm sources, hotspots drawn from the history, two emergencies;
+        # and the questions some items ask of Open311 clients.
+        cameras = seed_cameras(config, say=say)
+        say(cameras.summary())
+        incidents = seed_incidents(config, say=say)
+        say(incidents.summary())
+        add_demo_questions()
+        lap("command", t)
         audit.record(
             "demo.seed",
             actor=actor,
@@ -208,6 +221,8 @@ def seed_demo(
         registry=registry,
         mediation=mediation,
         community=community,
+        cameras=cameras,
+        incidents=incidents,
     )
 
 

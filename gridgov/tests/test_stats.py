@@ -42,7 +42,8 @@ def test_stats_count_the_small_county(small_county):
     assert roles[Role.GRID_HEAD_L1] == 4 and roles[Role.GRID_HEAD_L2] == config.level2
     # Users per role count people; a role's assignments are counted apart.
     assert stats["role_assignments"]["by_role"][Role.GRID_SPECIALIST] == config.specialists
-    assert stats["users"]["total"] == small_county.users
+    # The people, and the account each alarm source reports through.
+    assert stats["users"]["total"] == small_county.users + small_county.cameras.sources
     assert stats["territory"]["population"] == config.population
     assert stats["departments"] == 32 and stats["modules"] == 10 and stats["items"]["total"] == 145
 

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from gridgov.catalog.models import Department, Item, Stage
 from gridgov.catalog.selectors import route
 from gridgov.core.audit import client_ip
-from gridgov.core.nav import case_links
+from gridgov.core.nav import case_links, case_panels
 
 from .. import selectors, services, story
 from ..choices import Action, Card, EvidencePhase, ExtensionState, Level, Rating, State
@@ -307,6 +307,7 @@ def render_case(
         "unmasked": unmasked,
         "is_open": case.state not in (State.CLOSED, State.REJECTED, State.MERGED),
         "elsewhere": case_links(request, case),
+        "panels": case_panels(request, case),
         "config": {"map": _map(case), "text": _texts(), "locale": request.LANGUAGE_CODE},
     }
     response = render(request, "cases/detail.html", context, status=status)

@@ -24,8 +24,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--bind", default=os.environ.get("GRIDGOV_BIND", "127.0.0.1:8000"))
         parser.add_argument("--no-serve", action="store_true", help="prepare and print, but do not serve")
+        parser.add_argument(
+            "--no-simulator",
+            action="store_true",
+            help="do not start the simulator that keeps the county busy (also GRIDGOV_SIMULATOR=0)",
+        )
 
-    def handle(self, *args, seed: int, bind: str, no_serve: bool, **options):
+    def handle(self, *args, seed: int, bind: str, no_serve: bool, no_simulator: bool = False, **options):
         self.stdout.write(_("Migrating the database…"))
         call_command("migrate", interactive=False, verbosity=0)
         existing = Grid.objects.current().count()
@@ -63,6 +68,24 @@ class Command(BaseCommand):
             )
             % {"bind": bind}
         )
+        simulator = None
+        if not no_serve and not no_simulator and os.environ.get("GRIDGOV_SIMULATOR", "1") != "0":
+            # The living demo: new reports and steps every few seconds, so the wall moves. It stops with the
+            # server: it watches this process id, which gunicorn takes over (serve execs it).
+            self.stdout.write(
+                _(
+                    "Starting the simulator (gridgov simulate; switch it off with --no-simulator or GRIDGOV_SIMULATOR=0)…"
+                )
+            )
+            simulator = subprocess.Popen(  # noqa: S603 - fixed argv
+                [sys.executable, "-m", "gridgov.cli", "simulate", "--parent", str(os.getpid())],
+                stdout=subprocess.DEVNULL,
+            )
         self.stdout.flush()
         if not no_serve:
-            call_command("serve", bind=bind)
+            try:
+                call_command("serve", bind=bind)
+            finally:
+                if simulator is not None:
+                    simulator.terminate()
+                    simulator.wait(timeout=10)
