@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridgov.core.admin import AuditedModelAdmin, DutyInlineMixin
 
-from .models import Department, Item, Module, RoutingRule, Stage, TimeLimit
+from .models import Department, Item, ItemQuestion, Module, RoutingRule, Stage, TimeLimit
 
 
 @admin.register(Department)
@@ -90,3 +90,15 @@ class RoutingRuleAdmin(AuditedModelAdmin):
     list_select_related = ("grid", "item", "module", "department")
     autocomplete_fields = ("item", "department")
     raw_id_fields = ("grid",)
+
+
+@admin.register(ItemQuestion)
+class ItemQuestionAdmin(AuditedModelAdmin):
+    """The questions an item asks of reporters (Open311 service attributes)."""
+
+    list_display = ("item", "order", "code", "name", "datatype", "required", "variable")
+    list_filter = ("datatype", "required", "item__module")
+    search_fields = ("code", "name", "name_en", "item__code", "item__name")
+    list_select_related = ("item",)
+    autocomplete_fields = ("item",)
+    ordering = ("item__code", "order")

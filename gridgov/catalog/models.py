@@ -253,3 +253,85 @@ class RoutingRule(models.Model):
             raise ValidationError(
                 {"grid": _("The grid %(code)s is closed: choose a current grid.") % {"code": self.grid.code}}
             )
+
+
+class QuestionType(models.TextChoices):
+    """The six datatypes of an Open311 service attribute (GeoReport v2 service definitions)."""
+
+    STRING = "string", _("single line of text")
+    NUMBER = "number", _("number")
+    DATETIME = "datetime", _("date and time")
+    TEXT = "text", _("several lines of text")
+    SINGLE = "singlevaluelist", _("one choice from a list")
+    MULTI = "multivaluelist", _("several choices from a list")
+
+
+LIST_TYPES = (QuestionType.SINGLE, QuestionType.MULTI)
+
+
+class ItemQuestion(Bilingual):
+    """A question an item asks of whoever reports it (部件编号, 涉及人数, 紧急程度…): an Open311 service attribute.
+
+    `name` is the question shown to the reporter; `values` the choices of the two list types, each
+    `{"key": …, "name": …, "name_en": …}`. A question that is not `variable` is a notice only (no answer)."""
+
+    item = models.ForeignKey(Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="questions")
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        help_text=_("Letters, digits, _ and -: what clients send as attribute[CODE]."),
+    )
+    datatype = models.CharField(_("datatype"), max_length=16, choices=QuestionType.choices)
+    variable = models.BooleanField(
+        _("asks for an answer"), default=True, help_text=_("Untick for a notice that asks nothing.")
+    )
+    required = models.BooleanField(_("required"), default=False)
+    order = models.PositiveSmallIntegerField(_("order"), default=1)
+    hint = models.CharField(_("hint (Chinese)"), max_length=200, blank=True)
+    hint_en = models.CharField(_("hint (English)"), max_length=200, blank=True)
+    values = models.JSONField(_("choices"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("item question")
+        verbose_name_plural = _("item questions")
+        ordering = ["item", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "code"], name="one_question_code_per_item"),
+        ]
+
+    @property
+    def hint_label(self) -> str:
+        lang = get_language() or "zh-hans"
+        return self.hint_en if lang.startswith("en") and self.hint_en else self.hint
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(key, label) of each choice, the label in the user's language."""
+        english = (get_language() or "zh-hans").startswith("en")
+        return [
+            (str(v["key"]), str((english and v.get("name_en")) or v.get("name") or v["key"]))
+            for v in self.values or []
+        ]
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.code and not all(c.isascii() and (c.isalnum() or c in "_-") for c in self.code):
+            errors["code"] = _("A question code holds letters, digits, _ and - only.")
+        if self.order < 1:
+            errors["order"] = _("The order starts at 1.")
+        values = self.values or []
+        if self.datatype in LIST_TYPES:
+            ok = isinstance(values, list) and all(
+                isinstance(v, dict) and str(v.get("key", "")).strip() and str(v.get("name", "")).strip()
+                for v in values
+            )
+            keys = [str(v.get("key")) for v in values] if ok else []
+            if not ok or not values:
+                errors["values"] = _('A list question needs its choices: [{"key": "1", "name": "…"}, …].')
+            elif len(set(keys)) != len(keys):
+                errors["values"] = _("Two choices have the same key.")
+        elif values:
+            errors["values"] = _("Only the two list datatypes have choices.")
+        if self.required and not self.variable:
+            errors["required"] = _("A notice that asks nothing cannot be required.")
+        if errors:
+            raise ValidationError(errors)

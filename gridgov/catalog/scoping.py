@@ -11,7 +11,7 @@ from django.db import models
 from gridgov.accounts.scoping import scope_of
 from gridgov.core.scoping import register
 
-from .models import Item, Module, RoutingRule, TimeLimit
+from .models import Item, ItemQuestion, Module, RoutingRule, TimeLimit
 
 
 @register(Module)
@@ -32,3 +32,9 @@ def _limits(user: Any, qs: models.QuerySet) -> models.QuerySet:
 @register(RoutingRule)
 def _rules(user: Any, qs: models.QuerySet) -> models.QuerySet:
     return qs.none() if scope_of(user).own_only else qs
+
+
+@register(ItemQuestion)
+def _questions(user: Any, qs: models.QuerySet) -> models.QuerySet:
+    # As the items they belong to: what a resident reporting a problem is asked.
+    return qs.filter(item__active=True) if scope_of(user).own_only else qs
