@@ -16,11 +16,11 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError, ValidationErrorContext
 from ninja.security import django_auth
 
+from gridgov.assessment.api import router as assessment_router
 from gridgov.cases.api import error_body
 from gridgov.cases.api import router as cases_router
 from gridgov.cases.errors import CaseError
 from gridgov.cases.workflow import FIELD_LABELS
-from gridgov.assessment.api import router as assessment_router
 from gridgov.command.api import router as command_router
 from gridgov.community.api import router as community_router
 from gridgov.fieldwork.api import router as fieldwork_router

@@ -7,3 +7,11 @@ class AssessmentConfig(AppConfig):
     label = "assessment"
     verbose_name = _("assessment")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The navigation's link to the ranking, for leaders, grid heads, operators and departments.
+        from gridgov.core.nav import provide_link
+
+        from .views import nav_link
+
+        provide_link(nav_link)
