@@ -13,6 +13,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from gridgov.command.alarms import do_create_alarm_source
 from gridgov.command.cameras import CameraInput, do_save_camera
 from gridgov.command.models import AlarmSource, Camera, CameraKind, CameraStatus
@@ -53,12 +55,15 @@ class CamerasReport:
     sources: int
 
     def summary(self) -> str:
-        return f"{self.cameras} cameras, {self.sources} alarm sources"
+        return _("Command centre: %(cameras)d cameras, %(sources)d alarm sources.") % {
+            "cameras": self.cameras,
+            "sources": self.sources,
+        }
 
 
 def _point(grid: Grid, rng: random.Random) -> tuple[float, float] | None:
     locator = get_locator()
-    for _ in range(20):
+    for _attempt in range(20):
         lon = rng.uniform(grid.min_lon, grid.max_lon)  # type: ignore[arg-type]
         lat = rng.uniform(grid.min_lat, grid.max_lat)  # type: ignore[arg-type]
         if locator.locate(lon, lat).grid_id is not None:
@@ -118,7 +123,4 @@ def seed_cameras(config: DemoConfig, *, say: Callable[[str], None] | None = None
                 actor=None, code=code, name=name, kind=kind, mapping=types, default_lon=lon, default_lat=lat
             )
             sources += 1
-    report = CamerasReport(cameras=Camera.objects.count(), sources=sources)
-    if say is not None:
-        say(report.summary())
-    return report
+    return CamerasReport(cameras=Camera.objects.count(), sources=sources)

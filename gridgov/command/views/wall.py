@@ -73,6 +73,7 @@ def wall(request: HttpRequest) -> HttpResponse:
         "tileUrl": settings.TILE_URL,
         "tileAttribution": settings.TILE_ATTRIBUTION,
         "locale": "en" if lang_en else "zh-CN",
+        "timeZone": settings.TIME_ZONE,
         # English labels carry the Chinese term in brackets ("report (上报)"): the wall shows the short form.
         "states": {s.value: str(s.label).split(" (")[0] for s in State},
         "actions": {a.value: str(a.label).split(" (")[0] for a in Action},

@@ -38,8 +38,10 @@
   // -- clock --------------------------------------------------------------------------------------------
   function tick() {
     const now = new Date();
-    $("wall-date").textContent = now.toLocaleDateString(config.locale, { year: "numeric", month: "2-digit", day: "2-digit", weekday: "short" });
-    $("wall-time").textContent = now.toLocaleTimeString(config.locale, { hour12: false });
+    // The county's time, as the feed and the figures have it, whatever the screen's computer is set to.
+    const zone = config.timeZone;
+    $("wall-date").textContent = now.toLocaleDateString(config.locale, { year: "numeric", month: "2-digit", day: "2-digit", weekday: "short", timeZone: zone });
+    $("wall-time").textContent = now.toLocaleTimeString(config.locale, { hour12: false, timeZone: zone });
   }
   tick();
   setInterval(tick, 1000);
