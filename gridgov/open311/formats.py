@@ -83,10 +83,15 @@ def to_json(document: Any) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
-def render(fmt: str, root: str, document: Any, status: int = 200) -> HttpResponse:
-    """`document` as a response in `fmt`: the XML element `root` wrapping it, or its JSON."""
+def render(fmt: str, root: str, document: Any, status: int = 200, *, ascii_xml: bool = False) -> HttpResponse:
+    """`document` as a response in `fmt`: the XML element `root` wrapping it, or its JSON.
+
+    `ascii_xml` writes every non-ASCII character of the XML as a character reference (`&#26071;`): the same
+    document to any XML parser, and one a client that decodes the body as text and then calls `str()` on it
+    under Python 2 can read (the `three` package's discovery does that, standards.md §A.6)."""
     body = to_xml(root, document) if fmt == XML else to_json(document)
-    return HttpResponse(body.encode(), status=status, content_type=CONTENT_TYPES[fmt])
+    data = body.encode("ascii", "xmlcharrefreplace") if fmt == XML and ascii_xml else body.encode()
+    return HttpResponse(data, status=status, content_type=CONTENT_TYPES[fmt])
 
 
 def errors(

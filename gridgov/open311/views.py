@@ -202,7 +202,8 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
             }
         ],
     }
-    return render_doc(fmt, "discovery", document)
+    # ASCII-only XML: the `three` client reads discovery.xml as text and str()s it under Python 2.
+    return render_doc(fmt, "discovery", document, ascii_xml=True)
 
 
 # ------------------------------------------------------------------------------------------------ services

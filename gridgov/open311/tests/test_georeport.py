@@ -64,6 +64,18 @@ def test_discovery_in_both_formats(client, o311):
     assert response.status_code == 404 and xml_document(response.content)[0] == "errors"
 
 
+def test_discovery_xml_is_ascii_for_the_three_client(client, o311):
+    # The `three` client (PyPI three 0.8.0, Python 2) reads discovery.xml as text and str()s it: any
+    # non-ASCII character raised UnicodeEncodeError there. Character references carry the same Chinese.
+    body = client.get("/open311/discovery.xml").content
+    body.decode("ascii")
+    assert b"&#" in body
+    _root, data = xml_document(body)
+    shown = json.loads(client.get("/open311/discovery.json").content)
+    assert data["contact"] == shown["contact"] and data["key_service"] == shown["key_service"]
+    assert any(ord(c) > 127 for c in data["key_service"])
+
+
 def test_service_list_from_the_responsibility_list(client, o311):
     data, root = both(client, "services")
     assert root == "services"
