@@ -45,6 +45,33 @@ Counts (numerator and denominator of the rates)
     自处置数 / 核查数        (workers) the 自处置 events / the 核查 events (pass or fail) the worker took on the
                            period's cases.
 
+Patrol coverage (巡查覆盖率), from the fieldwork app's patrols, not from cases
+    The working days of the period: the days of its months that `core.calendar` makes working days (weekends
+    less the make-up days, less the public holidays), up to today for the current month (today included).
+    A patrol counts on the local (Asia/Shanghai) date of its check-in (`Patrol.started_at`, the phone's time),
+    for its level-3 grid (`Patrol.grid`, always level 3) and for its worker (`Patrol.user`); a patrol on a
+    day off counts nowhere (the denominator is working days: coverage stays ≤ 100 %). A patrol is a check-in
+    with its track, whether or not checked out yet: the record of a patrol having been made that day.
+    Why days, not area: a patrol row holds its worker, its level-3 grid and its check-in time for certain; its
+    track is a phone's GPS, sent late, sparse or empty without a fix, and the data holds no planned route or
+    list of places a patrol must pass to compare it with. So coverage is "on how many working days was the grid
+    patrolled", which every patrol answers; the length and the track are not judged.
+    巡查天数 patrol days     grid: the working days on which at least one patrol of the grid was recorded;
+                           village / town: the sum over its level-3 grids of theirs; worker: the working days
+                           with at least one patrol by the worker (in any of their grids).
+    网格工作日 grid-days     grid: the number of working days; village / town: that number × its current
+                           level-3 grids (every one, patrolled or not: a grid never patrolled counts 0 days);
+                           worker: the number of working days.
+    巡查覆盖率 = 巡查天数 / 网格工作日. Every grid having the same working days, the days summed over the
+    grid-days are exactly the average of the grids' shares: one formula for both readings, and the total row
+    (the county or the subtree shown) is the same average over all its grids. Computed only for the readers
+    who see the patrols of their subtree (the county, the heads of a town or a village, the centre's
+    operators, the leaders); for the others, and without working days (a future month), no value (“—”).
+    Rows (for those readers): every current level-3 grid of their scope has a row in the grid, village, town tables
+    (with 0 days when unpatrolled), as well as the objects with cases; workers: those with patrols or reports.
+    Departments have no patrol coverage. Default weight 10 (against 100 for the other rates) for towns, villages
+    and grids, 20 for workers; the county may set its own like any rate's.
+
 Rates (percent, rounded half up to the hundredth; no denominator → no value, shown “—”)
     结案率 = 结案数 / 应结案数                    按期结案率 = 按期结案数 / 应结案数
     按期处置率 = 按期处置数 / 处置数              及时签收率 = 按时结束的签收时钟 / 结束的签收时钟
@@ -52,7 +79,7 @@ Rates (percent, rounded half up to the hundredth; no denominator → no value, s
     满意率 = 满意数 / 评价数                      有效上报率 = 有效上报数 / 上报数
     网格内解决率 = 网格内解决 / 结案数            村内解决率 = (网格内 + 村内解决) / 结案数
     12345 响应率 = 响应数 / 受理数 (12345)        12345 解决率 = 结案数 / 应结案数 (12345)
-    12345 满意率 = 满意数 / 评价数 (12345)
+    12345 满意率 = 满意数 / 评价数 (12345)        巡查覆盖率 = 巡查天数 / 网格工作日
 
 The composite score (综合指标值) of a row = Σ wᵢ·vᵢ / Σ wᵢ over the weighted rates that have a value, where vᵢ
 is the rate, or 100 − the rate for the rates where less is better (返工率, 退单率): a score from 0 to 100.
@@ -60,7 +87,11 @@ Below the kind's red threshold the row is red, below its yellow threshold yellow
 
 Speed: per table a handful of aggregate queries grouped on the object's key (never a query per row): the cases
 of the period (index `case_created`, or the subtree's `case_l<n>`), their ended clocks (`Deadline` by case),
-their approved extensions, and for departments their lead assignments, for workers their events."""
+their approved extensions, and for departments their lead assignments, for workers their events; and for patrol
+coverage two more: the distinct (grid or worker, working day) pairs of the period's patrols counted per object in
+one grouped statement (for a subtree by the patrols' index on the copied level id and `started_at`; county-wide a
+scan of the patrols, as `fieldwork` has no index on `started_at` alone), and the level-3 grids per object (one
+grouped count). The working days come from the cached calendar, not from a query."""
 
 from __future__ import annotations
 
@@ -71,8 +102,18 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Q, QuerySet, Value
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -81,7 +122,9 @@ from gridgov.accounts.models import User
 from gridgov.cases.choices import Action, Channel, Rating, ReporterKind, State
 from gridgov.cases.models import Assignment, Case, CaseEvent, Deadline, Extension
 from gridgov.catalog.models import Department, Stage
+from gridgov.core.calendar import get_calendar
 from gridgov.core.errors import Invalid
+from gridgov.fieldwork.models import Patrol
 from gridgov.grids.models import Grid
 
 from .choices import Kind, Mark
@@ -185,6 +228,8 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator("self_handled", _("handled on the spot (自处置数)"), count="self_handled"),
         Indicator("verified", _("verifications (核查数)"), count="verified"),
+        Indicator("patrol_days", _("patrol days (巡查天数)"), count="patrol_days"),
+        Indicator("patrol_coverage", _("patrol coverage (巡查覆盖率)"), _rate("patrol_days", "patrol_base")),
     )
 }
 
@@ -208,6 +253,7 @@ AREA_COLUMNS = [
     "valid_report_rate",
     "grid_containment",
     "village_containment",
+    "patrol_coverage",
 ]
 COLUMNS: dict[str, list[str]] = {
     Kind.TOWN: AREA_COLUMNS,
@@ -225,7 +271,15 @@ COLUMNS: dict[str, list[str]] = {
         "extended",
         "satisfaction_rate",
     ],
-    Kind.WORKER: ["staff_reports", "valid_report_rate", "self_handled", "verified", "closing_rate"],
+    Kind.WORKER: [
+        "staff_reports",
+        "valid_report_rate",
+        "self_handled",
+        "verified",
+        "closing_rate",
+        "patrol_days",
+        "patrol_coverage",
+    ],
 }
 # The weights of a kind until the county sets its own (percent points; only the relative sizes matter).
 DEFAULT_WEIGHTS: dict[str, dict[str, Decimal]] = {
@@ -235,6 +289,7 @@ DEFAULT_WEIGHTS: dict[str, dict[str, Decimal]] = {
         "satisfaction_rate": Decimal(20),
         "village_containment": Decimal(15),
         "valid_report_rate": Decimal(15),
+        "patrol_coverage": Decimal(10),
     },
     Kind.DEPARTMENT: {
         "handling_rate": Decimal(35),
@@ -243,7 +298,11 @@ DEFAULT_WEIGHTS: dict[str, dict[str, Decimal]] = {
         "return_rate": Decimal(10),
         "satisfaction_rate": Decimal(20),
     },
-    Kind.WORKER: {"valid_report_rate": Decimal(60), "closing_rate": Decimal(40)},
+    Kind.WORKER: {
+        "valid_report_rate": Decimal(60),
+        "closing_rate": Decimal(40),
+        "patrol_coverage": Decimal(20),
+    },
 }
 DEFAULT_WEIGHTS[Kind.VILLAGE] = dict(DEFAULT_WEIGHTS[Kind.TOWN])
 DEFAULT_WEIGHTS[Kind.GRID] = {
@@ -567,6 +626,99 @@ def _worker_events(cases: QuerySet[Case]) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+# ------------------------------------------------------------------------------------------------ patrols
+
+
+@dataclass(frozen=True)
+class PatrolScope:
+    """What patrol coverage counts for a reader: the patrols they see, and the level-3 grids assessed (the
+    current ones of their scope)."""
+
+    patrols: QuerySet[Patrol]
+    grids: QuerySet[Grid]
+
+
+PATROL_KEYS: dict[str, str] = {
+    Kind.TOWN: "grid_l1_id",
+    Kind.VILLAGE: "grid_l2_id",
+    Kind.GRID: "grid_id",
+    Kind.WORKER: "user_id",
+}
+GRID_KEYS: dict[str, str] = {Kind.TOWN: "l1_id", Kind.VILLAGE: "l2_id", Kind.GRID: "pk"}
+
+
+def working_days(period: Period, today: dt.date) -> list[dt.date]:
+    """The working days of the period's months (`core.calendar`), up to `today` included."""
+    cal = get_calendar()
+    last = min(_next_month(period.last) - dt.timedelta(days=1), today)
+    days: list[dt.date] = []
+    d = period.first
+    while d <= last:
+        if cal.is_working_day(d):
+            days.append(d)
+        d += dt.timedelta(days=1)
+    return days
+
+
+def _local_date(column: str, tz: Any) -> Any:
+    """The local date of a stored instant. On SQLite SQL's own `date(t, '+8 hours')` (the stored text is UTC and
+    China keeps UTC+8 without daylight saving), not Django's per-row Python function: 0.03 s, not 0.5 s, for 60,000
+    patrols of a month. Elsewhere Django's `TruncDate` (PostgreSQL: `AT TIME ZONE`)."""
+    if connection.vendor == "sqlite":
+        offset = timezone.now().astimezone(tz).utcoffset() or dt.timedelta()
+        hours = int(offset.total_seconds() // 3600)
+        return Func(F(column), Value(f"{hours:+d} hours"), function="date", output_field=DateField())
+    return TruncDate(column, tzinfo=tz)
+
+
+def patrol_counts(
+    kind: str, scope: PatrolScope, period: Period, today: dt.date, workers: list[int]
+) -> list[dict[str, Any]]:
+    """Per object of `kind`: `patrol_days` and `patrol_base` (see the module's docstring). `workers`: the
+    worker rows already in the table (a worker without patrols has 0 days of the working days)."""
+    if kind not in PATROL_KEYS:
+        return []
+    days = working_days(period, today)
+    if not days:
+        return []
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(dt.datetime.combine(days[0], dt.time()))
+    end = timezone.make_aware(dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time()))
+    pairs = (
+        scope.patrols.filter(started_at__gte=start, started_at__lt=end)
+        .order_by()
+        .annotate(day=_local_date("started_at", tz))
+        .filter(day__in=days)
+        .annotate(k=_key(PATROL_KEYS[kind]))
+    )
+    # Distinct (object, grid, day) for areas — a village's two grids patrolled on one day are two grid-days —,
+    # distinct (worker, day) for workers.
+    picked = pairs.values("k", "day") if kind == Kind.WORKER else pairs.values("k", "grid_id", "day")
+    inner_sql, params = picked.distinct().query.sql_with_params()
+    sql = f"SELECT x.k AS k, COUNT(*) AS patrol_days FROM ({inner_sql}) x GROUP BY x.k"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = {k: n for k, n in cursor.fetchall()}
+    out: list[dict[str, Any]] = []
+    if kind == Kind.WORKER:
+        for k in set(found) | set(workers):
+            out.append({"k": k, "patrol_days": found.get(k, 0), "patrol_base": len(days)})
+        return out
+    grids = (
+        scope.grids.filter(level=3)
+        .order_by()
+        .annotate(k=_key(GRID_KEYS[kind]))
+        .values("k")
+        .annotate(n=Count("pk"))
+    )
+    for r in grids:
+        out.append({"k": r["k"], "patrol_days": found.pop(r["k"], 0), "patrol_base": r["n"] * len(days)})
+    # Patrols of a grid no longer current (split or merged during the period): counted, with no base of their
+    # own — the successor grids carry the base.
+    out.extend({"k": k, "patrol_days": n} for k, n in found.items())
+    return out
+
+
 def _names(kind: str, keys: list[int]) -> dict[int, tuple[str, str]]:
     if kind in (Kind.TOWN, Kind.VILLAGE, Kind.GRID):
         rows = Grid.objects.filter(pk__in=keys).values_list("pk", "name", "code")
@@ -595,9 +747,18 @@ def build_table(
     thresholds: tuple[Decimal, Decimal],
     sort: str = "score",
     now: dt.datetime | None = None,
+    patrols: PatrolScope | None = None,
 ) -> Table:
-    """The ranking table of `kind` over the cases `cases` (already scoped) reported in `period`."""
+    """The ranking table of `kind` over the cases `cases` (already scoped) reported in `period`; with
+    `patrols`, the patrol coverage of the grids and the patrols the reader sees (else no value)."""
     counted = counts_by(kind, cases, period, now)
+    if patrols is not None and kind in PATROL_KEYS:
+        today = timezone.localdate(now) if now else timezone.localdate()
+        workers = [k for k in counted if k is not None] if kind == Kind.WORKER else []
+        more: dict[int | None, dict[str, int]] = {}
+        _merge(more, patrol_counts(kind, patrols, period, today, workers))
+        for k, bucket in more.items():
+            counted[k] = derived({**counted.get(k, {}), **bucket})
     keys = [k for k in counted if k is not None]
     names = _names(kind, keys)
     columns = [INDICATORS[c] for c in COLUMNS[kind]]

@@ -13,10 +13,20 @@ from gridgov.cases.models import Case
 from gridgov.cases.overview import roots
 from gridgov.cases.scoping import grid_filter, held_roles, is_county_wide
 from gridgov.core.scoping import holds_duty, visible_to
+from gridgov.fieldwork.models import Patrol
+from gridgov.fieldwork.scoping import PATROL_READERS, in_subtree
 from gridgov.grids.models import Grid
 
 from .choices import AppealState, Kind
-from .indicators import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, Period, Table, build_table, weightable
+from .indicators import (
+    DEFAULT_THRESHOLDS,
+    DEFAULT_WEIGHTS,
+    PatrolScope,
+    Period,
+    Table,
+    build_table,
+    weightable,
+)
 from .models import Appeal, Exclusion, Threshold, Weight
 
 READER_ROLES = frozenset(
@@ -81,6 +91,19 @@ def scope(user: Any, grid_code: str | None) -> tuple[QuerySet[Case], Grid | None
     return cases, grid
 
 
+def patrol_scope(user: Any, grid: Grid | None) -> PatrolScope | None:
+    """The patrols and level-3 grids a table of `user` counts for patrol coverage (inside `grid` when given), or
+    None for a reader who does not oversee patrols (a department's handler: no value rather than a false 0 %)."""
+    if not (is_county_wide(user) or any(h.role in PATROL_READERS for h in held_roles(user))):
+        return None
+    patrols = visible_to(user, Patrol)
+    grids = visible_to(user, Grid.objects.current())
+    if grid is not None:
+        patrols = patrols.filter(in_subtree(grid.path))
+        grids = grids.filter(path__startswith=grid.path)
+    return PatrolScope(patrols, grids)
+
+
 def weights_of(kind: str) -> dict[str, Decimal]:
     """The weights in force for `kind`: the county's, or the defaults while it has set none."""
     stored = {w.indicator: w.weight for w in Weight.objects.filter(kind=kind)}
@@ -106,6 +129,7 @@ def table(
             weights=weights_of(kind),
             thresholds=thresholds_of(kind),
             sort=sort,
+            patrols=patrol_scope(user, grid),
         ),
         grid,
     )

@@ -259,8 +259,9 @@ def test_the_worked_example_of_standards_b7(world, client, django_assert_max_num
     assert shown(total, "on_time_rate") == "75.82 %"  # 737 / 972
     # As the page displays them.
     client.force_login(world.leader)
-    # A fixed number of queries, whatever the number of rows (no query per row).
-    with django_assert_max_num_queries(18):
+    # A fixed number of queries, whatever the number of rows (no query per row): 18, and for patrol coverage the
+    # patrol days and the grids per object (2), plus the calendar's check (1) — its load (2 more) only when cold.
+    with django_assert_max_num_queries(21):
         page = client.get(reverse("assessment:home"), {"kind": "town", "month": "2026-11"}).content.decode()
     assert "93.72 %" in page and "75.82 %" in page
 
@@ -376,3 +377,88 @@ def test_configuration_pages_refuse_bad_input_naming_the_field(world, client):
         reverse("assessment:exclusions"), {"case": case.number, "reason_kind": "repeated", "reason": "x"}
     )
     assert refused.status_code == 403 and Exclusion.objects.count() == 1
+
+
+def _patrol(worker: Any, grid: Any, local: str) -> None:
+    """A patrol of `worker` in level-3 `grid`, checked in at `local` (Asia/Shanghai, "YYYY-MM-DD HH:MM")."""
+    import uuid
+
+    from gridgov.fieldwork.models import Patrol
+
+    at = timezone.make_aware(dt.datetime.strptime(local, "%Y-%m-%d %H:%M"))
+    Patrol.objects.create(
+        key=uuid.uuid4(),
+        user=worker,
+        grid=grid,
+        grid_l1_id=grid.l1_id,
+        grid_l2_id=grid.l2_id,
+        started_at=at,
+        ended_at=at + dt.timedelta(hours=1),
+    )
+
+
+@pytest.mark.django_db
+def test_patrol_coverage_against_hand_computed_days(world, client):
+    """September 2026 has 22 working days: its 21 weekdays, less 中秋节 (Friday 25th), plus the make-up working
+    Sunday 20th (国庆节调休上班). The tree has 8 level-3 grids, 2 per village.
+
+    world.grid (town 1, village 1), by the specialist: the 1st, the 2nd (twice), Sunday 20th (a working day),
+    Saturday 5th and Friday 25th (days off: not counted), 1 October (another month) → 3 days.
+    world.other_grid (town 2), by the other specialist: the 1st, the 3rd at 00:30 local (the 2nd in UTC), the
+    29th and the 30th → 4 days. The six other grids: none."""
+    sep = Period(dt.date(2026, 9, 1), dt.date(2026, 9, 1))
+    spec, other = world.specialist, world.other_specialist
+    for local in ("09-01 09:00", "09-02 07:50", "09-02 15:00", "09-20 10:00", "09-05 10:00", "09-25 10:00"):
+        _patrol(spec, world.grid, "2026-" + local)
+    _patrol(spec, world.grid, "2026-10-01 09:00")
+    for local in ("09-01 16:00", "09-03 00:30", "09-29 17:00", "09-30 17:00"):
+        _patrol(other, world.other_grid, "2026-" + local)
+
+    def coverage(kind: str, user: Any = world.leader, now: dt.datetime = NOW) -> dict[Any, str]:
+        cases, grid = selectors.scope(user, None)
+        t = build_table(
+            kind,
+            cases,
+            sep,
+            weights=selectors.weights_of(kind),
+            thresholds=selectors.thresholds_of(kind),
+            now=now,
+            patrols=selectors.patrol_scope(user, grid),
+        )
+        return {r.key: shown(r, "patrol_coverage") for r in [*t.rows, t.total]}
+
+    grids = coverage(Kind.GRID)
+    assert grids[world.grid.pk] == "13.64 %"  # 3 / 22
+    assert grids[world.other_grid.pk] == "18.18 %"  # 4 / 22
+    assert list(grids.values()).count("0.00 %") == 6  # every grid of the county is assessed, patrolled or not
+    assert grids[None] == "3.98 %"  # the county: (3 + 4) / (8 × 22) grid-days = the average of the 8 grids
+    assert coverage(Kind.VILLAGE)[world.village.pk] == "6.82 %"  # (3 + 0) / (2 × 22)
+    towns = coverage(Kind.TOWN)
+    assert (towns[world.town.pk], towns[world.other_grid.l1_id]) == ("3.41 %", "4.55 %")  # 3, 4 / (4 × 22)
+    workers = coverage(Kind.WORKER)
+    assert (workers[spec.pk], workers[other.pk]) == ("13.64 %", "18.18 %")
+    # The current month: its working days up to today. On Thursday 3 September: the 1st, 2nd, 3rd.
+    thursday = timezone.make_aware(dt.datetime(2026, 9, 3, 10, 0))
+    early = coverage(Kind.GRID, now=thursday)
+    assert (early[world.grid.pk], early[world.other_grid.pk]) == ("66.67 %", "66.67 %")  # 2 / 3
+    # The town's head: their town's grids only; a department's handler sees no patrols: no value.
+    mine = coverage(Kind.GRID, world.l1head)
+    assert mine[world.grid.pk] == "13.64 %" and world.other_grid.pk not in mine and len(mine) == 5
+    assert set(coverage(Kind.GRID, world.handler).values()) <= {"—"}
+
+    # As the page, the API and the exports show it; its weight moves the score.
+    client.force_login(world.leader)
+    page = client.get(reverse("assessment:home"), {"kind": "grid", "month": "2026-09"}).content.decode()
+    assert 'data-sort="patrol_coverage"' in page and "18.18 %" in page and "3.98 %" in page
+    body = client.get("/api/assessment/table", {"kind": "worker", "month": "2026-09"}).json()
+    values = {r["key"]: Decimal(str(r["values"]["patrol_coverage"])) for r in body["rows"]}
+    assert values == {spec.pk: Decimal("13.64"), other.pk: Decimal("18.18")}
+    services.do_set_weights("grid", {"patrol_coverage": "1"}, actor=world.leader)
+    top = client.get("/api/assessment/table", {"kind": "grid", "month": "2026-09"}).json()["rows"][0]
+    assert top["key"] == world.other_grid.pk and Decimal(str(top["score"])) == Decimal("18.18")
+    from openpyxl import load_workbook
+
+    xlsx = client.get(reverse("assessment:export_xlsx"), {"kind": "town", "month": "2026-09"})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row]
+    assert "3.41 %" in cells and "4.55 %" in cells and any("巡查覆盖率" in c for c in cells)
