@@ -70,7 +70,8 @@ STAGE_OF: dict[str, str] = {
     State.HANDLING: Stage.HANDLE,
     State.HANDLED: Stage.VERIFY,
 }
-MAX_DESCRIPTION = 2000
+# Open311 GeoReport v2 allows 4,000 characters: a report from any channel keeps all of what was written.
+MAX_DESCRIPTION = 4000
 MAX_NOTE = 2000
 MAX_EXTENSION_MINUTES = 20 * 420  # twenty working days
 PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")

@@ -251,7 +251,7 @@ def do_submit(
     address = sub.address_string.strip() or sub.address_id.strip()
     report = Report(
         channel=Channel.OPEN311,
-        description=description[:2000],
+        description=description,
         item=item.code,
         lon=lon,
         lat=lat,

@@ -233,6 +233,12 @@ def test_post_errors(client, o311):
     assert post_form(client, "json", {"api_key": o311.key, **good}, status=403)
 
 
+def test_a_description_as_long_as_the_spec_allows_is_kept_whole(client, o311):
+    text = "楼道堆放杂物，" * 571 + "请处理"  # 4,000 characters, the spec's most
+    number = report(client, o311, description=text)[0]["service_request_id"]
+    assert Case.objects.get(number=number).description == text
+
+
 def test_get_requests_filters_paging_and_extensions(client, o311):
     w = o311.w
     numbers = [report(client, o311)[0]["service_request_id"] for _ in range(3)]
