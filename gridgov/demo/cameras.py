@@ -10,7 +10,6 @@ record. Call it after the grids and the catalogue exist (the seed's last step is
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -71,7 +70,7 @@ def _point(grid: Grid, rng: random.Random) -> tuple[float, float] | None:
     return None
 
 
-def seed_cameras(config: DemoConfig, *, say: Callable[[str], None] | None = None) -> CamerasReport:
+def seed_cameras(config: DemoConfig) -> CamerasReport:
     """Cameras in every town (`PER_TOWN` each, in its busiest level-3 grids) and the two alarm sources."""
     rng = random.Random(config.seed * 7 + 28181)
     county = config.seed % 100  # only to vary the serial numbers between seeds

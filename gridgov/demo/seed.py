@@ -181,7 +181,7 @@ def seed_demo(
         say(community.summary())
         # The command centre: cameras and alarm sources, hotspots drawn from the history, two emergencies;
         # and the questions some items ask of Open311 clients.
-        cameras = seed_cameras(config, say=say)
+        cameras = seed_cameras(config)
         say(cameras.summary())
         incidents = seed_incidents(config, say=say)
         say(incidents.summary())

@@ -150,10 +150,11 @@ class HotspotEvent(models.Model):
         verbose_name_plural = _("hotspot events")
         ordering = ["id"]
 
-    # ---------------------------------------------------------------------------------------------- incidents
-
     def __str__(self) -> str:
         return f"{self.hotspot_id} {self.action}"
+
+
+# -------------------------------------------------------------------------------------------------- incidents
 
 
 class IncidentKind(models.TextChoices):
