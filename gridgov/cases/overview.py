@@ -114,11 +114,16 @@ def period_of(key: str, now: dt.datetime | None = None) -> Period:
     return Period(key, PERIODS[key], start, end)
 
 
+def overseeing_roles(user: Any) -> list[Any]:
+    """The roles by which the user oversees a grid's subtree (operators, grid heads, leaders of a grid)."""
+    return [h for h in held_roles(user) if h.role in OVERVIEW_ROLES and h.grid_id]
+
+
 def roots(user: Any) -> list[Grid]:
     """The grids whose subtrees the user oversees (a grid inside another one left out), top first."""
     if is_county_wide(user):
         return list(Grid.objects.current().filter(level=0).defer("geometry").order_by("code"))
-    held = [h for h in held_roles(user) if h.role in OVERVIEW_ROLES and h.grid_id]
+    held = overseeing_roles(user)
     paths = sorted({h.grid_path for h in held})
     tops = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
     ids = [int(p.strip("/").split("/")[-1]) for p in tops]

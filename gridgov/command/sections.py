@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from gridgov.accounts.scoping import held_roles, is_county_wide
-from gridgov.cases.context_processors import OVERVIEW_ROLES
+from gridgov.accounts.scoping import is_county_wide
+from gridgov.cases.overview import overseeing_roles
 from gridgov.core.nav import Link
 
 from .cameras import sees_cameras
@@ -20,8 +20,8 @@ Section = tuple[str, str, str]  # (key, url, label)
 
 
 def sees_wall(user: Any) -> bool:
-    """The wall is for those who oversee a subtree: the county-wide, grid heads, leaders and operators."""
-    return is_county_wide(user) or any(h.role in OVERVIEW_ROLES and h.grid_id for h in held_roles(user))
+    """The wall is for those who oversee a subtree (`overview.roots`), without reading the grids."""
+    return is_county_wide(user) or bool(overseeing_roles(user))
 
 
 def sections(user: Any) -> list[Section]:
